@@ -1,0 +1,328 @@
+//! The plan: one node per distinct piece of work, its key, its parents, and
+//! whether its result is fresh, stale (with the key paths that changed) or missing.
+//! Computed from the loaded pipeline and the store alone; it runs nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::store::{read_done, Store};
+use crate::pipeline::key::{changed_paths, node_key, NodeKey};
+use crate::pipeline::load::{Cell, LoadedPipeline};
+
+/// What a node does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    /// Build (or verify) a cached dataset.
+    Dataset,
+    /// Train one cell's model.
+    Train,
+    /// Evaluate one trained model.
+    Eval,
+    /// Write the pipeline's summary table.
+    Report,
+}
+
+impl NodeKind {
+    /// Lower-case name, used in keys and output.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NodeKind::Dataset => "dataset",
+            NodeKind::Train => "train",
+            NodeKind::Eval => "eval",
+            NodeKind::Report => "report",
+        }
+    }
+}
+
+/// Whether a node must run, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeState {
+    /// Its directory holds a complete result with this key.
+    Fresh,
+    /// An earlier result of the same cell exists under another key; the reasons
+    /// name what changed.
+    Stale(Vec<String>),
+    /// No earlier result of this cell.
+    Missing,
+}
+
+impl NodeState {
+    /// fresh / stale / missing.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NodeState::Fresh => "fresh",
+            NodeState::Stale(_) => "stale",
+            NodeState::Missing => "missing",
+        }
+    }
+}
+
+/// One node of the DAG.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// What it does.
+    pub kind: NodeKind,
+    /// Content key.
+    pub key: NodeKey,
+    /// Indices of the nodes it needs.
+    pub deps: Vec<usize>,
+    /// Its directory in the store.
+    pub dir: PathBuf,
+    /// Indices of the cells that use it.
+    pub cells: Vec<usize>,
+    /// Everything it depends on (own config subset and ancestors'), recorded in DONE.
+    pub config: Value,
+    /// Fresh, stale or missing.
+    pub state: NodeState,
+}
+
+/// The node indices of one cell.
+#[derive(Debug, Clone, Copy)]
+pub struct CellNodes {
+    /// Its dataset node.
+    pub dataset: usize,
+    /// Its train node.
+    pub train: usize,
+    /// Its eval node.
+    pub eval: usize,
+}
+
+/// The keys of one cell as recorded after a run, to explain later changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellRecord {
+    /// Dataset key.
+    pub dataset: NodeKey,
+    /// Train key.
+    pub train: NodeKey,
+    /// Eval key.
+    pub eval: NodeKey,
+}
+
+/// File in `results/<pipeline>/` mapping each cell label to its last keys.
+pub const CELLS_FILE: &str = "cells.json";
+
+/// The whole plan of one pipeline invocation.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The loaded pipeline (file, name, cells).
+    pub pipeline: LoadedPipeline,
+    /// All nodes, parents before children.
+    pub nodes: Vec<Node>,
+    /// Node indices per cell, in cell order.
+    pub cell_nodes: Vec<CellNodes>,
+    /// The report node.
+    pub report: usize,
+}
+
+/// A cell's label as `key=value` pairs separated by spaces ("" for a single cell).
+pub fn label_string(cell: &Cell) -> String {
+    cell.label
+        .iter()
+        .map(|(k, v)| format!("{k}={}", value_text(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A JSON value as a user would type it (strings without quotes).
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The config subsets of one cell: what each node kind depends on.
+fn subsets(cell: &Cell) -> (Value, Value, Value) {
+    let cfg = &cell.config;
+    let mut train = serde_json::to_value(&cfg.train).unwrap_or(Value::Null);
+    // The device says where, not what: it is provenance, not part of the key.
+    if let Some(map) = train.as_object_mut() {
+        map.remove("device");
+    }
+    (
+        json!({ "dataset": cfg.dataset }),
+        json!({ "model": cfg.model, "train": train, "loss": cfg.loss }),
+        json!({ "eval": cfg.eval }),
+    )
+}
+
+/// Merges the top-level entries of `b` into `a`.
+fn merged(a: &Value, b: &Value) -> Value {
+    let mut out = a.clone();
+    if let (Some(out_map), Some(b_map)) = (out.as_object_mut(), b.as_object()) {
+        for (k, v) in b_map {
+            out_map.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// Reads `results/<pipeline>/cells.json` (empty when absent or unreadable).
+pub fn read_cell_records(store: &Store, pipeline: &str) -> BTreeMap<String, CellRecord> {
+    let path = store.pipeline_dir(pipeline).join(CELLS_FILE);
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+/// The state of a node whose result would live in `dir` under `key`, given the
+/// directory of the same cell's previous result (if any).
+fn state_of(dir: &Path, key: &NodeKey, config: &Value, previous: Option<PathBuf>) -> NodeState {
+    if read_done(dir).is_some_and(|d| &d.key == key) {
+        return NodeState::Fresh;
+    }
+    let Some(previous) = previous.and_then(|p| read_done(&p)) else {
+        return NodeState::Missing;
+    };
+    let mut reasons: Vec<String> = changed_paths(&previous.config, config)
+        .into_iter()
+        .map(|(path, old, new)| {
+            let show = |v: Option<Value>| v.map_or("(none)".to_string(), |v| value_text(&v));
+            format!("{path}: {} -> {}", show(old), show(new))
+        })
+        .collect();
+    if reasons.is_empty() {
+        reasons.push("runner's schema or an upstream result changed".to_string());
+    }
+    NodeState::Stale(reasons)
+}
+
+/// Builds the plan of `pipeline` against the results and cache in `store`.
+pub fn build_plan(pipeline: LoadedPipeline, store: &Store) -> Plan {
+    let name = pipeline.name.clone();
+    let previous = read_cell_records(store, &name);
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut by_key: HashMap<(NodeKind, NodeKey), usize> = HashMap::new();
+    let mut cell_nodes = Vec::with_capacity(pipeline.cells.len());
+
+    for (ci, cell) in pipeline.cells.iter().enumerate() {
+        let label = label_string(cell);
+        let before = previous.get(&label);
+        let (d_sub, t_sub, e_sub) = subsets(cell);
+        let d_key = node_key("dataset", &d_sub, &[]);
+        let t_key = node_key("train", &t_sub, &[d_key]);
+        let e_key = node_key("eval", &e_sub, &[t_key]);
+        let t_config = merged(&d_sub, &t_sub);
+        let e_config = merged(&t_config, &e_sub);
+
+        let specs = [
+            (
+                NodeKind::Dataset,
+                d_key,
+                store.dataset_dir(&d_key),
+                d_sub,
+                before.map(|b| store.dataset_dir(&b.dataset)),
+            ),
+            (
+                NodeKind::Train,
+                t_key,
+                store.run_dir(&name, &t_key),
+                t_config,
+                before.map(|b| store.run_dir(&name, &b.train)),
+            ),
+            (
+                NodeKind::Eval,
+                e_key,
+                store.eval_dir(&name, &t_key, &e_key),
+                e_config,
+                before.map(|b| store.eval_dir(&name, &b.train, &b.eval)),
+            ),
+        ];
+        let mut ids = [0usize; 3];
+        for (slot, (kind, key, dir, config, prev_dir)) in specs.into_iter().enumerate() {
+            let id = *by_key.entry((kind, key)).or_insert_with(|| {
+                let state = state_of(&dir, &key, &config, prev_dir);
+                let deps = if slot == 0 {
+                    vec![]
+                } else {
+                    vec![ids[slot - 1]]
+                };
+                nodes.push(Node {
+                    kind,
+                    key,
+                    deps,
+                    dir,
+                    cells: Vec::new(),
+                    config,
+                    state,
+                });
+                nodes.len() - 1
+            });
+            nodes[id].cells.push(ci);
+            ids[slot] = id;
+        }
+        cell_nodes.push(CellNodes {
+            dataset: ids[0],
+            train: ids[1],
+            eval: ids[2],
+        });
+    }
+
+    // The report depends on every eval and on the table's shape.
+    let eval_ids: Vec<usize> = cell_nodes.iter().map(|c| c.eval).collect();
+    let eval_keys: Vec<NodeKey> = eval_ids.iter().map(|&i| nodes[i].key).collect();
+    let labels: Vec<String> = pipeline.cells.iter().map(label_string).collect();
+    let report_config = json!({ "cells": labels, "swept_keys": pipeline.swept_keys });
+    let r_key = node_key("report", &report_config, &eval_keys);
+    let r_dir = store.report_dir(&name);
+    let r_state = match read_done(&r_dir) {
+        Some(done) if done.key == r_key => NodeState::Fresh,
+        Some(_) => NodeState::Stale(vec!["the set of cells or their results changed".to_string()]),
+        None => NodeState::Missing,
+    };
+    nodes.push(Node {
+        kind: NodeKind::Report,
+        key: r_key,
+        deps: eval_ids,
+        dir: r_dir,
+        cells: (0..pipeline.cells.len()).collect(),
+        config: report_config,
+        state: r_state,
+    });
+    let report = nodes.len() - 1;
+    Plan {
+        pipeline,
+        nodes,
+        cell_nodes,
+        report,
+    }
+}
+
+impl Plan {
+    /// Nodes that must run: not fresh, or downstream of one that is not.
+    pub fn to_run(&self, force: bool) -> Vec<bool> {
+        let mut run = vec![false; self.nodes.len()];
+        for (i, node) in self.nodes.iter().enumerate() {
+            run[i] = force
+                || node.state != NodeState::Fresh
+                || node
+                    .deps
+                    .iter()
+                    .any(|&d| run[d] && self.nodes[d].kind != NodeKind::Dataset);
+        }
+        run
+    }
+
+    /// The cell labels of node `i` joined for display.
+    pub fn node_label(&self, i: usize) -> String {
+        let node = &self.nodes[i];
+        if node.kind == NodeKind::Report
+            || node.kind == NodeKind::Dataset
+                && self.pipeline.cells.len() > 1
+                && node.cells.len() == self.pipeline.cells.len()
+        {
+            return String::new();
+        }
+        let labels: Vec<String> = node
+            .cells
+            .iter()
+            .map(|&c| label_string(&self.pipeline.cells[c]))
+            .filter(|l| !l.is_empty())
+            .collect();
+        labels.join(" | ")
+    }
+}

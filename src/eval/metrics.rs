@@ -1,0 +1,262 @@
+//! Björk et al.'s three reconstruction errors (EXPERIMENTS.md §4.1) and the
+//! statistics of the radial spectra (§4.2).
+//!
+//! All functions take one image at a time as channel-first (`C×H×W`) `f32` slices and
+//! compute in f64; batching and parallelism are left to the caller ([`per_image`]).
+//! The Fourier maths comes from [`crate::spectral`], the same module the losses use.
+
+use rayon::prelude::*;
+
+use crate::spectral::ai::log_magnitude_profile;
+use crate::spectral::color::to_gray;
+use crate::spectral::fft::Fft2;
+use crate::spectral::radial::RadialBins;
+
+/// Root of the mean squared difference over all `C·H·W` values of one image pair.
+pub fn rmse_spatial(x: &[f32], y: &[f32]) -> f64 {
+    assert_eq!(x.len(), y.len(), "images differ in length");
+    let sse: f64 = squared_error_pixels(x, y).sum();
+    (sse / x.len() as f64).sqrt()
+}
+
+/// Squared difference of every value, `(x_i − y_i)²` in f64.
+///
+/// Björk's "spatial RMSE" numbers match the mean ± std of these over all pixels of
+/// the test batch (a mean squared error, with no root); chain the iterators of all
+/// images into [`mean_std`] to get that statistic.
+pub fn squared_error_pixels<'a>(x: &'a [f32], y: &'a [f32]) -> impl Iterator<Item = f64> + 'a {
+    assert_eq!(x.len(), y.len(), "images differ in length");
+    x.iter().zip(y).map(|(&a, &b)| {
+        let d = a as f64 - b as f64;
+        d * d
+    })
+}
+
+/// Mean and population standard deviation (ddof = 0, numpy's default) of `values`,
+/// by Welford's single-pass update, which stays accurate when the mean is large
+/// relative to the spread (the naive Σx² − n·mean² cancels catastrophically).
+/// Returns `(NaN, NaN)` for no values, like numpy.
+pub fn mean_std(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let mut n = 0u64;
+    let mut mean = 0.0;
+    let mut m2 = 0.0; // Σ (x − mean)², updated incrementally.
+    for v in values {
+        n += 1;
+        let delta = v - mean;
+        mean += delta / n as f64;
+        m2 += delta * (v - mean);
+    }
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    (mean, (m2 / n as f64).sqrt())
+}
+
+/// RMSE in the 2-D Fourier domain: per channel, the unnormalised DFTs of `x` and `y`;
+/// real and imaginary parts count as separate numbers, so
+/// `sqrt(Σ_c Σ_uv (ΔRe² + ΔIm²) / (2·C·H·W))`.
+///
+/// By Parseval this equals `sqrt(H·W/2) · rmse_spatial(x, y)`; it is computed through
+/// the FFT anyway so the metric is literally the one the paper describes. The DFT is
+/// linear, so the spectrum of the f64 difference is used: one transform instead of
+/// two, and no cancellation between two large, nearly equal spectra.
+pub fn rmse_fft2(fft: &Fft2, x: &[f32], y: &[f32], channels: usize) -> f64 {
+    let n = fft.height() * fft.width();
+    assert_eq!(x.len(), y.len(), "images differ in length");
+    assert_eq!(x.len(), channels * n, "image length must be C·H·W");
+    let mut sse = 0.0;
+    for c in 0..channels {
+        let range = c * n..(c + 1) * n;
+        let diff: Vec<f64> = x[range.clone()]
+            .iter()
+            .zip(&y[range])
+            .map(|(&a, &b)| a as f64 - b as f64)
+            .collect();
+        let (re, im) = fft.forward(&diff);
+        sse += re.iter().chain(&im).map(|v| v * v).sum::<f64>();
+    }
+    (sse / (2 * channels * n) as f64).sqrt()
+}
+
+/// RMSE in the AI domain: both images to grey, the log-magnitude radial profile of
+/// each ([`log_magnitude_profile`], not min–max normalised), RMSE over the bins.
+pub fn rmse_ai(fft: &Fft2, bins: &RadialBins, x: &[f32], y: &[f32], channels: usize) -> f64 {
+    let (h, w) = (fft.height(), fft.width());
+    let px = log_magnitude_profile(fft, bins, &to_gray(x, channels, h, w));
+    let py = log_magnitude_profile(fft, bins, &to_gray(y, channels, h, w));
+    rmse(&px, &py)
+}
+
+/// Root mean squared difference of two equally long f64 vectors.
+fn rmse(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "vectors differ in length");
+    let sse: f64 = a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum();
+    (sse / a.len() as f64).sqrt()
+}
+
+/// Per-bin statistics of a set of radial profiles (the "average AI power spectrum"
+/// plot: mean line with a ±std band).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectrumStats {
+    /// Mean over the images, per bin.
+    pub mean: Vec<f64>,
+    /// Population standard deviation (ddof = 0) over the images, per bin.
+    pub std: Vec<f64>,
+}
+
+/// Per-bin mean and population std over `profiles` (all of one length). No profiles
+/// give empty statistics.
+pub fn profile_stats(profiles: &[Vec<f64>]) -> SpectrumStats {
+    let len = profiles.first().map_or(0, Vec::len);
+    assert!(
+        profiles.iter().all(|p| p.len() == len),
+        "profiles differ in length"
+    );
+    let (mean, std) = (0..len)
+        .map(|b| mean_std(profiles.iter().map(|p| p[b])))
+        .unzip();
+    SpectrumStats { mean, std }
+}
+
+/// `f(0), …, f(n−1)` evaluated in parallel on the rayon pool, in index order. Use it
+/// to compute a per-image metric over a batch.
+pub fn per_image<F: Fn(usize) -> f64 + Sync + Send>(n: usize, f: F) -> Vec<f64> {
+    (0..n).into_par_iter().map(f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spectral::dft::{dft2_direct, test_values};
+
+    fn image(seed: u64, len: usize) -> Vec<f32> {
+        test_values(seed, len).iter().map(|&v| v as f32).collect()
+    }
+
+    #[test]
+    fn rmse_spatial_known_value() {
+        let x = [0.0, 0.0, 1.0, 1.0];
+        let y = [0.0, 1.0, 1.0, 0.0];
+        assert!((rmse_spatial(&x, &y) - 0.5f64.sqrt()).abs() < 1e-15);
+        assert_eq!(rmse_spatial(&x, &x), 0.0);
+        let sq: Vec<f64> = squared_error_pixels(&x, &y).collect();
+        assert_eq!(sq, vec![0.0, 1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn mean_std_matches_two_pass_and_numpy() {
+        // numpy: mean([2,4,4,4,5,5,7,9]) = 5, std = 2.
+        let (m, s) = mean_std([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert!((m - 5.0).abs() < 1e-15 && (s - 2.0).abs() < 1e-15);
+        let (m, s) = mean_std([3.5]);
+        assert_eq!((m, s), (3.5, 0.0));
+        let (m, s) = mean_std(std::iter::empty());
+        assert!(m.is_nan() && s.is_nan());
+        // Large offset: Welford keeps the spread that a naive formula would lose.
+        let values: Vec<f64> = test_values(9, 1000).iter().map(|v| 1e9 + v).collect();
+        let mean2 = values.iter().sum::<f64>() / 1000.0;
+        let std2 = (values.iter().map(|v| (v - mean2).powi(2)).sum::<f64>() / 1000.0).sqrt();
+        let (m, s) = mean_std(values.iter().copied());
+        assert!((m - mean2).abs() < 1e-6);
+        assert!((s - std2).abs() < 1e-6 * std2, "{s} vs {std2}");
+    }
+
+    #[test]
+    fn rmse_fft2_parseval_identity() {
+        for (seed, (c, h, w)) in [(1, 28, 28), (3, 64, 64), (1, 32, 32), (3, 7, 5)]
+            .into_iter()
+            .enumerate()
+        {
+            let n = c * h * w;
+            let x = image(seed as u64, n);
+            let y = image(seed as u64 + 100, n);
+            let fft = Fft2::new(h, w);
+            let got = rmse_fft2(&fft, &x, &y, c);
+            let expected = ((h * w) as f64 / 2.0).sqrt() * rmse_spatial(&x, &y);
+            assert!(
+                (got - expected).abs() < 1e-12 * expected,
+                "{c}x{h}x{w}: {got} vs {expected}"
+            );
+            assert_eq!(rmse_fft2(&fft, &x, &x, c), 0.0);
+        }
+    }
+
+    #[test]
+    fn rmse_fft2_matches_direct_dft_of_each_image() {
+        let (c, h, w) = (3, 6, 5);
+        let x = image(7, c * h * w);
+        let y = image(8, c * h * w);
+        let mut sse = 0.0;
+        for ch in 0..c {
+            let plane = |img: &[f32]| -> Vec<f64> {
+                img[ch * h * w..(ch + 1) * h * w]
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect()
+            };
+            let (xr, xi) = dft2_direct(&plane(&x), h, w);
+            let (yr, yi) = dft2_direct(&plane(&y), h, w);
+            for i in 0..h * w {
+                sse += (xr[i] - yr[i]).powi(2) + (xi[i] - yi[i]).powi(2);
+            }
+        }
+        let expected = (sse / (2 * c * h * w) as f64).sqrt();
+        let got = rmse_fft2(&Fft2::new(h, w), &x, &y, c);
+        assert!((got - expected).abs() < 1e-12 * expected);
+    }
+
+    #[test]
+    fn rmse_ai_zero_for_identical_and_positive_otherwise() {
+        for (c, h, w) in [(1, 28, 28), (3, 64, 64), (1, 32, 32)] {
+            let fft = Fft2::new(h, w);
+            let bins = RadialBins::durall(h, w);
+            let x = image(h as u64, c * h * w);
+            let y = image(h as u64 + 1, c * h * w);
+            assert_eq!(rmse_ai(&fft, &bins, &x, &x, c), 0.0);
+            let d = rmse_ai(&fft, &bins, &x, &y, c);
+            assert!(d.is_finite() && d > 0.0);
+        }
+    }
+
+    #[test]
+    fn rmse_ai_uses_grey_profiles() {
+        let (c, h, w) = (3, 16, 16);
+        let fft = Fft2::new(h, w);
+        let bins = RadialBins::durall(h, w);
+        let x = image(41, c * h * w);
+        let y = image(42, c * h * w);
+        let px = log_magnitude_profile(&fft, &bins, &to_gray(&x, c, h, w));
+        let py = log_magnitude_profile(&fft, &bins, &to_gray(&y, c, h, w));
+        let expected = (px
+            .iter()
+            .zip(&py)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            / px.len() as f64)
+            .sqrt();
+        assert_eq!(rmse_ai(&fft, &bins, &x, &y, c), expected);
+    }
+
+    #[test]
+    fn profile_stats_per_bin() {
+        let profiles = vec![vec![1.0, 10.0], vec![3.0, 10.0], vec![5.0, 10.0]];
+        let stats = profile_stats(&profiles);
+        assert_eq!(stats.mean, vec![3.0, 10.0]);
+        assert!((stats.std[0] - (8.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert_eq!(stats.std[1], 0.0);
+        assert_eq!(
+            profile_stats(&[]),
+            SpectrumStats {
+                mean: vec![],
+                std: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn per_image_keeps_order() {
+        let v = per_image(1000, |i| i as f64 * 0.5);
+        assert_eq!(v.len(), 1000);
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5));
+    }
+}

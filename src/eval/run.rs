@@ -1,0 +1,182 @@
+//! The eval node: reconstruct a fixed test batch with a trained model and write
+//! per-image metrics, their mean and std, and the radial spectrum statistics.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use burn::tensor::activation::sigmoid;
+use rand::SeedableRng;
+use rand_pcg::Pcg64;
+use rayon::prelude::*;
+
+use super::metrics::{mean_std, profile_stats, rmse_ai, rmse_fft2, rmse_spatial};
+use crate::atomic::write_atomic;
+use crate::data::ImageSet;
+use crate::pipeline::schema::{Metric, Reconstruct, ResolvedPipeline};
+use crate::spectral::ai::log_magnitude_profile;
+use crate::spectral::color::to_gray;
+use crate::spectral::fft::Fft2;
+use crate::spectral::radial::RadialBins;
+use crate::train::checkpoint::{load_model, MODEL_FILE};
+use crate::train::run::{batch_tensor, normal_noise};
+use crate::train::CpuBackend;
+
+/// File names written into an eval directory.
+pub const METRICS_FILE: &str = "metrics.csv";
+/// Mean and std of each metric.
+pub const SUMMARY_FILE: &str = "summary.csv";
+/// Radial profile statistics.
+pub const SPECTRUM_FILE: &str = "spectrum.csv";
+
+/// Mean and std of each metric over the test batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalSummary {
+    /// (metric, mean, std) in the order of `eval.metrics`.
+    pub metrics: Vec<(Metric, f64, f64)>,
+}
+
+/// How many images go through the network at once.
+const EVAL_CHUNK: usize = 100;
+
+/// Reconstructions (pixel values, `[N, C, H, W]` flattened) of `images`.
+fn reconstruct(cfg: &ResolvedPipeline, images: &ImageSet, run_dir: &Path) -> Result<Vec<f32>> {
+    let device = Default::default();
+    let model = load_model::<CpuBackend>(&cfg.model, &run_dir.join(MODEL_FILE), &device)?;
+    let mut rng = Pcg64::seed_from_u64(cfg.eval.seed);
+    let mut out = Vec::with_capacity(images.pixels.len());
+    let indices: Vec<usize> = (0..images.len()).collect();
+    for chunk in indices.chunks(EVAL_CHUNK) {
+        let x = batch_tensor::<CpuBackend>(images, chunk, &device);
+        let (mu, logvar) = model.encode(x);
+        let z = match cfg.eval.reconstruct {
+            Reconstruct::Mean => mu,
+            Reconstruct::Sample => {
+                let noise =
+                    normal_noise::<CpuBackend>(&mut rng, chunk.len(), model.latent(), &device);
+                mu + (logvar * 0.5).exp() * noise
+            }
+        };
+        let recon = sigmoid(model.decoder.forward(z));
+        let values = recon
+            .into_data()
+            .to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("reading reconstructions: {e:?}"))?;
+        out.extend_from_slice(&values);
+    }
+    Ok(out)
+}
+
+/// Evaluates the model in `run_dir` on the first `eval.images` test images and
+/// writes metrics.csv, summary.csv and spectrum.csv into `eval_dir`.
+pub fn evaluate(
+    cfg: &ResolvedPipeline,
+    test: &ImageSet,
+    run_dir: &Path,
+    eval_dir: &Path,
+) -> Result<EvalSummary> {
+    let images = test.first(cfg.eval.images as usize);
+    let recon = reconstruct(cfg, &images, run_dir)?;
+    let (c, h, w) = (images.channels, images.height, images.width);
+    let len = images.image_len();
+    let fft = Fft2::new(h, w);
+    let bins = RadialBins::durall(h, w);
+    let recon_image = |i: usize| &recon[i * len..(i + 1) * len];
+
+    let columns: Vec<Vec<f64>> = cfg
+        .eval
+        .metrics
+        .iter()
+        .map(|metric| {
+            (0..images.len())
+                .into_par_iter()
+                .map(|i| {
+                    let (x, y) = (images.image(i), recon_image(i));
+                    match metric {
+                        Metric::RmseSpatial => rmse_spatial(x, y),
+                        Metric::RmseFft2 => rmse_fft2(&fft, x, y, c),
+                        Metric::RmseAi => rmse_ai(&fft, &bins, x, y, c),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+
+    let mut metrics_csv = String::from("image");
+    for metric in &cfg.eval.metrics {
+        let _ = write!(metrics_csv, ",{}", metric.column());
+    }
+    metrics_csv.push('\n');
+    for i in 0..images.len() {
+        let _ = write!(metrics_csv, "{i}");
+        for column in &columns {
+            let _ = write!(metrics_csv, ",{:.9e}", column[i]);
+        }
+        metrics_csv.push('\n');
+    }
+
+    let mut summary = EvalSummary {
+        metrics: Vec::new(),
+    };
+    let mut summary_csv = String::from("metric,mean,std\n");
+    for (metric, column) in cfg.eval.metrics.iter().zip(&columns) {
+        let (mean, std) = mean_std(column.iter().copied());
+        let _ = writeln!(summary_csv, "{},{mean:.9e},{std:.9e}", metric.column());
+        summary.metrics.push((*metric, mean, std));
+    }
+
+    let profiles = |source: &dyn Fn(usize) -> Vec<f32>| -> Vec<Vec<f64>> {
+        (0..images.len())
+            .map(|i| log_magnitude_profile(&fft, &bins, &to_gray(&source(i), c, h, w)))
+            .collect()
+    };
+    let real = profile_stats(&profiles(&|i| images.image(i).to_vec()));
+    let fake = profile_stats(&profiles(&|i| recon_image(i).to_vec()));
+    let mut spectrum_csv = String::from("bin,real_mean,real_std,recon_mean,recon_std\n");
+    for b in 0..real.mean.len() {
+        let _ = writeln!(
+            spectrum_csv,
+            "{},{:.9e},{:.9e},{:.9e},{:.9e}",
+            b + 1,
+            real.mean[b],
+            real.std[b],
+            fake.mean[b],
+            fake.std[b]
+        );
+    }
+
+    for (name, text) in [
+        (METRICS_FILE, &metrics_csv),
+        (SUMMARY_FILE, &summary_csv),
+        (SPECTRUM_FILE, &spectrum_csv),
+    ] {
+        let path = eval_dir.join(name);
+        write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(summary)
+}
+
+/// Reads the summary.csv of a finished eval directory.
+pub fn read_summary(eval_dir: &Path) -> Result<Vec<(String, f64, f64)>> {
+    let path = eval_dir.join(SUMMARY_FILE);
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("parsing {}", path.display()))?;
+        let parse = |i: usize| -> Result<f64> {
+            record
+                .get(i)
+                .unwrap_or("")
+                .parse::<f64>()
+                .with_context(|| format!("bad number in {}", path.display()))
+        };
+        rows.push((
+            record.get(0).unwrap_or("").to_string(),
+            parse(1)?,
+            parse(2)?,
+        ));
+    }
+    Ok(rows)
+}

@@ -1,0 +1,9 @@
+//! Reconstruction losses and the KL term, each a small function or struct with
+//! typed options, and the weighted mix a pipeline declares.
+
+pub mod bce;
+pub mod fft;
+pub mod kl;
+pub mod mix;
+
+pub use mix::{LossMix, LossValues};

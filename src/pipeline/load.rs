@@ -1,0 +1,921 @@
+//! Reading a pipeline file: YAML -> tree -> overrides and sweep -> typed,
+//! resolved cells. Every failure becomes one [`ConfigError`] that names the file,
+//! the line and column (or the `-o` argument) and the dotted key.
+
+// A ConfigError is built at most once per run and ends it; its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::locate::Locations;
+use super::overrides::{
+    get_path, kind_of, override_text, parse_override, set_path, value_text, yaml_message,
+    yaml_options, Override,
+};
+use super::schema::{Pipeline, ResolvedPipeline};
+use super::suggest::closest;
+use super::sweep::{block_axes, cells, combine, is_under, Axis, AxisOrigin};
+
+/// One cell of the sweep grid, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// The swept keys and this cell's values, in axis order (empty without a sweep).
+    pub label: Vec<(String, Value)>,
+    /// `-o` arguments (without `-o`) that select this cell, e.g.
+    /// `model.upsampler=n15`, one per swept key.
+    pub overrides: Vec<String>,
+    /// The cell's resolved config.
+    pub config: ResolvedPipeline,
+}
+
+/// A pipeline file with its overrides applied and its sweep expanded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedPipeline {
+    /// The file as given.
+    pub file: PathBuf,
+    /// The pipeline name, the same in every cell.
+    pub name: String,
+    /// The swept keys, in axis order (file order, then command-line order).
+    pub swept_keys: Vec<String>,
+    /// The cells, last swept key varying fastest.
+    pub cells: Vec<Cell>,
+}
+
+/// A problem with a pipeline file or an override. Displays as one line:
+/// `file:line:column: key: message`, or `file: -o arg: message` when the value
+/// came from the command line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct ConfigError {
+    /// The pipeline file.
+    pub file: PathBuf,
+    /// 1-based line in the file, when the problem has a place in it.
+    pub line: Option<usize>,
+    /// 1-based column in the file.
+    pub column: Option<usize>,
+    /// Dotted key path of the offending value, e.g. `loss.terms.1.fft.weight`.
+    pub key: Option<String>,
+    /// Where the value came from when not written at `key` in the file:
+    /// `-o model.upsampler=n16` or `sweep`.
+    pub origin: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about the whole file (no line, key or origin).
+    fn file(file: &Path, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            key: None,
+            origin: None,
+            message: message.into(),
+        }
+    }
+
+    /// The one-line text shown to the user.
+    fn render(&self) -> String {
+        let mut text = self.file.display().to_string();
+        if let Some(line) = self.line {
+            text.push_str(&format!(":{line}"));
+            if let Some(column) = self.column {
+                text.push_str(&format!(":{column}"));
+            }
+        }
+        text.push_str(": ");
+        // The origin stands in for the position when the value is not in the file.
+        if let (Some(origin), None) = (&self.origin, self.line) {
+            text.push_str(origin);
+            text.push_str(": ");
+        }
+        if let Some(key) = &self.key {
+            if !key.is_empty() && !mentions(&self.message, key) {
+                text.push_str(key);
+                text.push_str(": ");
+            }
+        }
+        // Keep it to one line whatever the message holds.
+        text.push_str(&self.message.replace('\n', " "));
+        text
+    }
+}
+
+/// Whether `message` names `key` as a whole dotted path (not as part of a longer
+/// one).
+fn mentions(message: &str, key: &str) -> bool {
+    let is_path_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    message.match_indices(key).any(|(at, _)| {
+        let before = message[..at].chars().next_back();
+        let after = message[at + key.len()..].chars().next();
+        !before.is_some_and(is_path_char) && !after.is_some_and(|c| is_path_char(c) && c != '.')
+    })
+}
+
+/// Reads `path`, applies `overrides` (`-o` arguments without `-o`) and returns
+/// every resolved cell.
+pub fn load_pipeline(path: &Path, overrides: &[String]) -> Result<LoadedPipeline, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::file(path, "pipeline file not found"))
+        }
+        Err(e) => {
+            return Err(ConfigError::file(
+                path,
+                format!("cannot read pipeline file: {e}"),
+            ))
+        }
+    };
+    load_pipeline_str(path, &text, overrides)
+}
+
+/// As [`load_pipeline`], with the file's `text` already read; `path` names the
+/// file in errors and gives the default pipeline name (its stem).
+pub fn load_pipeline_str(
+    path: &Path,
+    text: &str,
+    overrides: &[String],
+) -> Result<LoadedPipeline, ConfigError> {
+    let only_comments = text.lines().all(|l| {
+        let l = l.trim_start_matches('\u{feff}').trim();
+        l.is_empty() || l.starts_with('#')
+    });
+    if only_comments {
+        return Err(ConfigError::file(path, "pipeline file is empty"));
+    }
+    let mut tree: Value =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+            let location = e.location().filter(|l| l.line() > 0);
+            ConfigError {
+                line: location.map(|l| l.line() as usize),
+                column: location.map(|l| l.column() as usize),
+                ..ConfigError::file(path, format!("invalid YAML: {}", yaml_message(&e)))
+            }
+        })?;
+    let locations = Locations::parse(text);
+    let Some(map) = tree.as_object_mut() else {
+        let (line, column) = locations.of("").unwrap_or((1, 1));
+        return Err(ConfigError {
+            line: Some(line),
+            column: Some(column),
+            ..ConfigError::file(
+                path,
+                format!(
+                    "the top level must be a mapping of sections (dataset:, model:, train:, ...), got {}",
+                    kind_of(&tree)
+                ),
+            )
+        });
+    };
+    let sweep_block = map.remove("sweep").unwrap_or(Value::Null);
+
+    let ctx = Context {
+        file: path,
+        locations: &locations,
+    };
+    let mut parsed = Vec::with_capacity(overrides.len());
+    for text in overrides {
+        let o = parse_override(text).map_err(|message| ctx.at_override(text, None, message))?;
+        if is_under(&o.key, "sweep") {
+            return Err(ctx.at_override(
+                text,
+                Some(&o.key),
+                "overrides cannot change the sweep block; sweep from the command line with -o KEY=a,b",
+            ));
+        }
+        parsed.push(o);
+    }
+
+    let block = block_axes(&sweep_block, &locations)
+        .map_err(|issue| ctx.at_file(&issue.path, issue.message))?;
+    let axes = combine(block, &parsed);
+    if let Some(axis) = axes.iter().find(|a| a.key == "name") {
+        let message = "the pipeline name cannot be swept: all cells share results/<name>/";
+        return Err(match &axis.origin {
+            AxisOrigin::File => ctx.at_file("sweep.name", message),
+            AxisOrigin::Override(text) => ctx.at_override(text, Some("name"), message),
+        });
+    }
+
+    let grid = cells(&axes);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut out: Vec<Cell> = Vec::with_capacity(grid.len());
+    for indices in &grid {
+        let label: Vec<(String, Value)> = axes
+            .iter()
+            .zip(indices)
+            .map(|(axis, &i)| (axis.key.clone(), axis.values[i].clone()))
+            .collect();
+        let cell_name = if grid.len() > 1 {
+            let parts: Vec<String> = label.iter().map(|(k, v)| override_text(k, v)).collect();
+            Some(parts.join(" "))
+        } else {
+            None
+        };
+        let build = CellBuild {
+            ctx: &ctx,
+            axes: &axes,
+            indices,
+            overrides: &parsed,
+            cell_name,
+        };
+        let config = build.resolve(&tree, &stem)?;
+        if let Some(first) = out.first() {
+            if first.config.name != config.name {
+                return Err(ctx.at_file("name", "the pipeline name must be the same in every cell"));
+            }
+        }
+        out.push(Cell {
+            overrides: label.iter().map(|(k, v)| override_text(k, v)).collect(),
+            label,
+            config,
+        });
+    }
+    Ok(LoadedPipeline {
+        file: path.to_path_buf(),
+        name: out[0].config.name.clone(),
+        swept_keys: axes.iter().map(|a| a.key.clone()).collect(),
+        cells: out,
+    })
+}
+
+/// Top-level sections that have defaults; written empty, they mean the defaults.
+const OPTIONAL_SECTIONS: [&str; 4] = ["model", "train", "loss", "eval"];
+
+/// The file being loaded, for building errors.
+struct Context<'a> {
+    file: &'a Path,
+    locations: &'a Locations,
+}
+
+impl Context<'_> {
+    /// An error at dotted `path` of the file (or its longest written prefix).
+    fn at_file(&self, path: &str, message: impl Into<String>) -> ConfigError {
+        let at = self.locations.of_or_prefix(path);
+        ConfigError {
+            line: at.map(|a| a.0),
+            column: at.map(|a| a.1),
+            key: (!path.is_empty()).then(|| path.to_string()),
+            ..ConfigError::file(self.file, message)
+        }
+    }
+
+    /// An error caused by the `-o` argument `text`.
+    fn at_override(
+        &self,
+        text: &str,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError {
+            key: key.filter(|k| !k.is_empty()).map(str::to_string),
+            origin: Some(format!("-o {text}")),
+            ..ConfigError::file(self.file, message)
+        }
+    }
+}
+
+/// Who wrote a key of a cell's tree.
+enum Source {
+    /// Value `index` of the `sweep:` block's entry `key`.
+    Sweep {
+        key: String,
+        index: usize,
+        value: Value,
+    },
+    /// The `-o` argument with this text.
+    Override(String),
+}
+
+/// Builds one cell: applies sweep values and overrides, types and resolves.
+struct CellBuild<'a> {
+    ctx: &'a Context<'a>,
+    axes: &'a [Axis],
+    indices: &'a [usize],
+    overrides: &'a [Override],
+    /// The cell's label as `-o` arguments, when there are several cells.
+    cell_name: Option<String>,
+}
+
+impl CellBuild<'_> {
+    /// The cell's resolved config, or the first problem in it.
+    fn resolve(&self, base: &Value, stem: &str) -> Result<ResolvedPipeline, ConfigError> {
+        let mut tree = base.clone();
+        let mut applied: Vec<(String, Source)> = Vec::new();
+        // The file's sweep values first, then the command line in its order.
+        for (axis, &i) in self.axes.iter().zip(self.indices) {
+            if axis.origin == AxisOrigin::File {
+                let source = Source::Sweep {
+                    key: axis.key.clone(),
+                    index: i,
+                    value: axis.values[i].clone(),
+                };
+                self.set(
+                    &mut tree,
+                    &axis.key,
+                    axis.values[i].clone(),
+                    source,
+                    &mut applied,
+                )?;
+            }
+        }
+        for o in self.overrides {
+            let swept = self
+                .axes
+                .iter()
+                .zip(self.indices)
+                .find(|(a, _)| a.key == o.key && a.origin != AxisOrigin::File);
+            match swept {
+                Some((axis, &i)) => {
+                    // Name the cell's own value, as if it had been given alone.
+                    let source = Source::Override(override_text(&axis.key, &axis.values[i]));
+                    self.set(
+                        &mut tree,
+                        &o.key,
+                        axis.values[i].clone(),
+                        source,
+                        &mut applied,
+                    )?;
+                }
+                // A sweep replaced by a later override: nothing to apply.
+                None if o.is_sweep() => {}
+                None => {
+                    let source = Source::Override(o.text.clone());
+                    self.set(&mut tree, &o.key, o.values[0].clone(), source, &mut applied)?;
+                }
+            }
+        }
+        // A section with nothing under it (`train:` with every line commented out)
+        // means its defaults, as if it were not written.
+        if let Some(map) = tree.as_object_mut() {
+            for section in OPTIONAL_SECTIONS {
+                if map.get(section).is_some_and(Value::is_null) {
+                    map.remove(section);
+                }
+            }
+        }
+
+        let pipeline: Pipeline = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
+            let (path, message) = explain_type_error(&e, &tree);
+            self.error(&applied, &path, message)
+        })?;
+        pipeline
+            .resolve(stem)
+            .map_err(|issue| self.error(&applied, &issue.path, issue.message))
+    }
+
+    /// Sets `key` to `value` in `tree` and records who did.
+    fn set(
+        &self,
+        tree: &mut Value,
+        key: &str,
+        value: Value,
+        source: Source,
+        applied: &mut Vec<(String, Source)>,
+    ) -> Result<(), ConfigError> {
+        applied.push((key.to_string(), source));
+        set_path(tree, key, value).map_err(|message| self.error(applied, key, message))
+    }
+
+    /// An error at dotted `path`, placed where the value came from: the last
+    /// override or sweep value that set `path` or a section containing it; else,
+    /// when `path` is not written in the file, the last one that created it by
+    /// setting a key inside it; else the file.
+    fn error(&self, applied: &[(String, Source)], path: &str, message: String) -> ConfigError {
+        let source = applied
+            .iter()
+            .rev()
+            .find(|(key, _)| is_under(path, key))
+            .or_else(|| {
+                if self.ctx.locations.of(path).is_some() {
+                    return None;
+                }
+                applied.iter().rev().find(|(key, _)| is_under(key, path))
+            });
+        match source {
+            Some((_, Source::Override(text))) => self.ctx.at_override(text, Some(path), message),
+            Some((_, Source::Sweep { key, index, value })) => {
+                let entry = format!("sweep.{key}");
+                let item = format!("{entry}.{index}");
+                let at = self
+                    .ctx
+                    .locations
+                    .of(&item)
+                    .or_else(|| self.ctx.locations.of_or_prefix(&entry));
+                ConfigError {
+                    line: at.map(|a| a.0),
+                    column: at.map(|a| a.1),
+                    key: (!path.is_empty()).then(|| path.to_string()),
+                    origin: Some("sweep".to_string()),
+                    ..ConfigError::file(
+                        self.ctx.file,
+                        format!("{message} (sweep value {})", value_text(value)),
+                    )
+                }
+            }
+            None => {
+                let message = match &self.cell_name {
+                    Some(cell) => format!("{message} (in cell {cell})"),
+                    None => message,
+                };
+                self.ctx.at_file(path, message)
+            }
+        }
+    }
+}
+
+/// The names between backticks in a serde message, in order.
+fn backticked(message: &str) -> Vec<&str> {
+    message.split('`').skip(1).step_by(2).collect()
+}
+
+/// The dotted path of a serde_path_to_error path (`loss.terms.1.fft.weight`).
+fn dotted(path: &serde_path_to_error::Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for segment in path.iter() {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => parts.push(index.to_string()),
+            serde_path_to_error::Segment::Map { key } => parts.push(key.clone()),
+            serde_path_to_error::Segment::Enum { variant } => parts.push(variant.clone()),
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    parts.join(".")
+}
+
+/// Joins a dotted path and one more segment.
+fn child(path: &str, segment: &str) -> String {
+    if path.is_empty() {
+        segment.to_string()
+    } else {
+        format!("{path}.{segment}")
+    }
+}
+
+/// "(did you mean `x`?)" or nothing.
+fn did_you_mean(word: &str, candidates: &[&str]) -> String {
+    match closest(word, candidates) {
+        Some(best) => format!(" (did you mean `{best}`?)"),
+        None => String::new(),
+    }
+}
+
+/// Turns a typing error into (dotted path, message), with the path pointing at
+/// the offending key and the message in runner's words where serde's are
+/// unclear.
+fn explain_type_error(
+    error: &serde_path_to_error::Error<serde_json::Error>,
+    tree: &Value,
+) -> (String, String) {
+    let path = dotted(error.path());
+    let message = error.inner().to_string();
+    let names = backticked(&message);
+    if message.starts_with("unknown field `") && !names.is_empty() {
+        let bad = names[0];
+        let path = if path == bad || path.ends_with(&format!(".{bad}")) {
+            path
+        } else {
+            child(&path, bad)
+        };
+        return (path, unknown_key(bad, &names[1..]));
+    }
+    if message.starts_with("unknown variant `") && !names.is_empty() {
+        let bad = names[0];
+        let expected = &names[1..];
+        // `{fftt: {}}`: the variant is a mapping key, so it reads as an unknown key.
+        if get_path(tree, &path)
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.contains_key(bad))
+        {
+            return (child(&path, bad), unknown_key(bad, expected));
+        }
+        let at = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" for {path}")
+        };
+        let message = format!(
+            "unknown value `{bad}`{at}{}; expected one of {}",
+            did_you_mean(bad, expected),
+            expected.join(", ")
+        );
+        return (path, message);
+    }
+    if message.starts_with("missing field `") && !names.is_empty() {
+        return (
+            child(&path, names[0]),
+            format!("missing required key `{}`", names[0]),
+        );
+    }
+    if message == "invalid type: unit variant, expected newtype variant" {
+        let variant = path.rsplit('.').next().unwrap_or_default().to_string();
+        let parent = path
+            .rsplit_once('.')
+            .map(|(p, _)| p.to_string())
+            .unwrap_or_default();
+        return (
+            parent,
+            format!("`{variant}` takes its options as a mapping: write `{{{variant}: {{}}}}`"),
+        );
+    }
+    if message.starts_with("invalid value: map, expected map with a single key") {
+        let keys: Vec<String> = get_path(tree, &path)
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        return (
+            path,
+            format!(
+                "each entry takes exactly one key, e.g. `{{bce: {{}}}}`, got {}: {}",
+                keys.len(),
+                keys.join(", ")
+            ),
+        );
+    }
+    if message.ends_with("expected a boolean") {
+        if let Some(Value::String(word)) = get_path(tree, &path) {
+            return (
+                path,
+                format!("{message} (only true and false are booleans, got `{word}`)"),
+            );
+        }
+    }
+    (path, message)
+}
+
+/// "unknown key `x` (did you mean `y`?); valid keys: a, b".
+fn unknown_key(bad: &str, valid: &[&str]) -> String {
+    if valid.is_empty() {
+        return format!("unknown key `{bad}`; no keys are allowed here");
+    }
+    format!(
+        "unknown key `{bad}`{}; valid keys: {}",
+        did_you_mean(bad, valid),
+        valid.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::schema::{DatasetSpec, LossTerm, UpsamplerName};
+    use serde_json::json;
+
+    fn load(text: &str, overrides: &[&str]) -> Result<LoadedPipeline, ConfigError> {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        load_pipeline_str(Path::new("pipelines/x.yaml"), text, &overrides)
+    }
+
+    fn error(text: &str, overrides: &[&str]) -> (ConfigError, String) {
+        let err = load(text, overrides).unwrap_err();
+        let shown = err.to_string();
+        assert_eq!(shown.lines().count(), 1, "{shown}");
+        (err, shown)
+    }
+
+    const MINIMAL: &str = "dataset: {name: shapes}\n";
+
+    #[test]
+    fn minimal_pipeline_loads_with_the_file_stem_as_name() {
+        let p = load(MINIMAL, &[]).unwrap();
+        assert_eq!(p.name, "x");
+        assert_eq!(p.cells.len(), 1);
+        assert!(p.swept_keys.is_empty());
+        assert!(p.cells[0].label.is_empty() && p.cells[0].overrides.is_empty());
+        assert!(matches!(p.cells[0].config.dataset, DatasetSpec::Shapes(_)));
+    }
+
+    #[test]
+    fn unknown_key_suggests_and_points_at_the_key() {
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain:\n  epochs: 1\n  bacth: 16\n",
+            &[],
+        );
+        assert_eq!((err.line, err.column), (Some(4), Some(3)));
+        assert_eq!(err.key.as_deref(), Some("train.bacth"));
+        assert!(shown.starts_with("pipelines/x.yaml:4:3: train.bacth: unknown key `bacth` (did you mean `batch`?); valid keys: epochs, batch,"), "{shown}");
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain:\n  optimizer: {adam: {lrr: 1}}\n",
+            &[],
+        );
+        assert_eq!((err.line, err.column), (Some(3), Some(22)));
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:3:22: train.optimizer.adam.lrr: unknown key `lrr` (did you mean `lr`?); valid keys: lr, betas, eps"
+        );
+        let (err, _) = error("datset: {name: shapes}\n", &[]);
+        assert_eq!(err.key.as_deref(), Some("datset"));
+        assert!(
+            err.message.contains("did you mean `dataset`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn wrong_type_keeps_serde_wording_with_the_path() {
+        let (err, shown) = error(
+            "dataset: {name: shapes}\nloss:\n  terms: [{bce: {}}, {fft: {weight: abc}}]\n",
+            &[],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:3:29: loss.terms.1.fft.weight: invalid type: string \"abc\", expected f64"
+        );
+        assert_eq!(err.key.as_deref(), Some("loss.terms.1.fft.weight"));
+        let (err, _) = error("dataset: {name: shapes}\ntrain:\n  epochs: many\n", &[]);
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(3), Some("train.epochs"))
+        );
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_are_strings() {
+        let (err, shown) = error("dataset: {name: mnist, binarize: yes}\n", &[]);
+        assert_eq!(err.key.as_deref(), Some("dataset.binarize"));
+        assert!(
+            shown.contains("invalid type: string \"yes\", expected a boolean"),
+            "{shown}"
+        );
+        let (err, _) = error("dataset: {name: shapes}\ntrain:\n  shuffle: on\n", &[]);
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(3), Some("train.shuffle"))
+        );
+        let p = load("dataset: {name: mnist, binarize: true}\n", &[]).unwrap();
+        assert!(matches!(&p.cells[0].config.dataset, DatasetSpec::Mnist(m) if m.binarize));
+        // As a string, `no` is a fine name.
+        assert_eq!(
+            load("name: no\ndataset: {name: shapes}\n", &[])
+                .unwrap()
+                .name,
+            "no"
+        );
+    }
+
+    #[test]
+    fn range_errors_point_at_the_key() {
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain:\n  optimizer: {adam: {lr: -0.001}}\n",
+            &[],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:3:22: train.optimizer.adam.lr must be > 0, got -0.001"
+        );
+        assert_eq!(err.key.as_deref(), Some("train.optimizer.adam.lr"));
+        let (_, shown) = error("dataset: {name: shapes}\nloss:\n  alpha: 1.5\n", &[]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:3:3: loss.alpha must be in [0, 1], got 1.5"
+        );
+    }
+
+    #[test]
+    fn unknown_values_and_terms() {
+        let (err, shown) = error("dataset: {name: shapes}\nmodel:\n  upsampler: n16\n", &[]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:3:3: unknown value `n16` for model.upsampler (did you mean `n15`?); expected one of convt, n13, n15, n17"
+        );
+        assert_eq!(err.key.as_deref(), Some("model.upsampler"));
+        let (err, shown) = error(
+            "dataset: {name: shapes}\nloss:\n  terms: [{bce: {}}, {fftt: {}}]\n",
+            &[],
+        );
+        assert_eq!(err.key.as_deref(), Some("loss.terms.1.fftt"));
+        assert_eq!((err.line, err.column), (Some(3), Some(23)));
+        assert!(
+            shown.contains("unknown key `fftt` (did you mean `fft`?); valid keys: bce, fft"),
+            "{shown}"
+        );
+        let (err, _) = error(
+            "dataset: {name: shapes}\ntrain: {optimizer: {sgd: {}}}\n",
+            &[],
+        );
+        assert_eq!(err.key.as_deref(), Some("train.optimizer.sgd"));
+        let (_, shown) = error("dataset: {name: shapes}\ntrain: {optimizer: adam}\n", &[]);
+        assert!(shown.contains("write `{adam: {}}`"), "{shown}");
+        let (_, shown) = error(
+            "dataset: {name: shapes}\nloss: {terms: [{bce: {}, fft: {}}]}\n",
+            &[],
+        );
+        assert!(
+            shown.contains("exactly one key") && shown.contains("bce, fft"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn missing_required_key_names_the_parent_line() {
+        let (err, shown) = error("model: {latent: 8}\ndataset:\n  size: 32\n", &[]);
+        assert_eq!(err.key.as_deref(), Some("dataset.name"));
+        assert_eq!(err.line, Some(2));
+        assert!(shown.contains("missing required key `name`"), "{shown}");
+        let (err, _) = error("model: {latent: 8}\n", &[]);
+        assert_eq!((err.line, err.key.as_deref()), (Some(1), Some("dataset")));
+    }
+
+    #[test]
+    fn empty_sections_mean_defaults() {
+        let p = load(
+            "dataset: {name: shapes}\ntrain:\n  # epochs: 3\nloss:\n",
+            &[],
+        )
+        .unwrap();
+        let q = load(MINIMAL, &[]).unwrap();
+        assert_eq!(p.cells[0].config, q.cells[0].config);
+        let (err, _) = error("dataset:\n", &[]);
+        assert_eq!(err.key.as_deref(), Some("dataset"));
+    }
+
+    #[test]
+    fn file_level_errors() {
+        let (_, shown) = error("", &[]);
+        assert_eq!(shown, "pipelines/x.yaml: pipeline file is empty");
+        let (_, shown) = error("# only a comment\n\n   \n", &[]);
+        assert!(shown.contains("empty"), "{shown}");
+        let err = load_pipeline(Path::new("/nonexistent/nope.yaml"), &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/nonexistent/nope.yaml: pipeline file not found"
+        );
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain:\n  epochs: [1, 2\n  batch: 3\n",
+            &[],
+        );
+        assert!(err.line.is_some() && err.column.is_some(), "{shown}");
+        assert!(shown.contains("invalid YAML"), "{shown}");
+        let (err, shown) = error("dataset: {name: shapes}\ndataset: {name: mnist}\n", &[]);
+        assert_eq!(err.line, Some(2), "{shown}");
+        let (_, shown) = error("- 1\n- 2\n", &[]);
+        assert!(
+            shown.starts_with("pipelines/x.yaml:1:1: the top level must be a mapping"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn sweep_expands_last_key_fastest() {
+        let text = "dataset: {name: shapes}\nsweep:\n  model.upsampler: [convt, n15]\n  loss.alpha: [0.0, 0.5, 1.0]\n";
+        let p = load(text, &[]).unwrap();
+        assert_eq!(p.swept_keys, ["model.upsampler", "loss.alpha"]);
+        assert_eq!(p.cells.len(), 6);
+        let labels: Vec<Vec<String>> = p.cells.iter().map(|c| c.overrides.clone()).collect();
+        assert_eq!(labels[0], ["model.upsampler=convt", "loss.alpha=0.0"]);
+        assert_eq!(labels[1], ["model.upsampler=convt", "loss.alpha=0.5"]);
+        assert_eq!(labels[3], ["model.upsampler=n15", "loss.alpha=0.0"]);
+        assert_eq!(
+            p.cells[5].label,
+            vec![
+                ("model.upsampler".to_string(), json!("n15")),
+                ("loss.alpha".to_string(), json!(1.0))
+            ]
+        );
+        assert_eq!(p.cells[5].config.model.upsampler, UpsamplerName::N15);
+        assert_eq!(p.cells[5].config.loss.alpha, Some(1.0));
+        // File order, not alphabetical.
+        let text =
+            "dataset: {name: shapes}\nsweep:\n  train.seed: [1, 2]\n  loss.alpha: [0.0, 0.5]\n";
+        assert_eq!(
+            load(text, &[]).unwrap().swept_keys,
+            ["train.seed", "loss.alpha"]
+        );
+        // A cell's overrides reproduce it.
+        let p = load(
+            "dataset: {name: shapes}\nsweep: {model.upsampler: [convt, n15]}\n",
+            &[],
+        )
+        .unwrap();
+        let again = load(MINIMAL, &["model.upsampler=n15"]).unwrap();
+        assert_eq!(again.cells[0].config, p.cells[1].config);
+        assert_eq!(p.cells[1].overrides, ["model.upsampler=n15"]);
+    }
+
+    #[test]
+    fn overrides_replace_sweep_axes_and_add_their_own() {
+        let text = "dataset: {name: shapes}\nsweep:\n  model.upsampler: [convt, n15]\n  loss.alpha: [0.0, 0.5]\n";
+        let p = load(text, &["model.upsampler=n13,n15,n17", "train.seed=1,2"]).unwrap();
+        assert_eq!(
+            p.swept_keys,
+            ["model.upsampler", "loss.alpha", "train.seed"]
+        );
+        assert_eq!(p.cells.len(), 12);
+        assert_eq!(p.cells[0].config.model.upsampler, UpsamplerName::N13);
+        assert_eq!(p.cells[1].config.train.seed, 2);
+        let p = load(text, &["model.upsampler=n17"]).unwrap();
+        assert_eq!(p.swept_keys, ["loss.alpha"]);
+        assert_eq!(p.cells.len(), 2);
+        assert!(p
+            .cells
+            .iter()
+            .all(|c| c.config.model.upsampler == UpsamplerName::N17));
+    }
+
+    #[test]
+    fn override_of_an_array_element() {
+        let text = "dataset: {name: shapes}\nloss:\n  terms: [{bce: {}}, {fft: {}}]\n";
+        let p = load(text, &["loss.terms.1.fft.weight=0.3"]).unwrap();
+        match &p.cells[0].config.loss.terms[1] {
+            LossTerm::Fft(t) => assert_eq!(t.weight, 0.3),
+            other => panic!("{other:?}"),
+        }
+        let (err, shown) = error(text, &["loss.terms.2.fft.weight=0.3"]);
+        assert_eq!(
+            err.origin.as_deref(),
+            Some("-o loss.terms.2.fft.weight=0.3")
+        );
+        assert!(shown.contains("loss.terms has 2 items"), "{shown}");
+    }
+
+    #[test]
+    fn errors_from_overrides_name_the_override() {
+        let (err, shown) = error(MINIMAL, &["train.optimizer.adam.lr=-1"]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml: -o train.optimizer.adam.lr=-1: train.optimizer.adam.lr must be > 0, got -1"
+        );
+        assert_eq!(err.line, None);
+        let (_, shown) = error(MINIMAL, &["model.upsampler=n16"]);
+        assert!(
+            shown.starts_with("pipelines/x.yaml: -o model.upsampler=n16: unknown value `n16`"),
+            "{shown}"
+        );
+        let (_, shown) = error(MINIMAL, &["model.upsampler=convt,n16"]);
+        assert!(
+            shown.starts_with("pipelines/x.yaml: -o model.upsampler=n16: unknown value"),
+            "{shown}"
+        );
+        let (_, shown) = error(MINIMAL, &["train.optimizer.adam.lrr=1"]);
+        assert!(
+            shown.contains(
+                "-o train.optimizer.adam.lrr=1: train.optimizer.adam.lrr: unknown key `lrr`"
+            ),
+            "{shown}"
+        );
+        // The override created `train.epochs` as a mapping.
+        let (err, _) = error(MINIMAL, &["train.epochs.x=1"]);
+        assert_eq!(err.origin.as_deref(), Some("-o train.epochs.x=1"));
+        let (_, shown) = error(MINIMAL, &["foo"]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml: -o foo: expected KEY=VALUE, e.g. -o train.epochs=5"
+        );
+        let (_, shown) = error(MINIMAL, &["=3"]);
+        assert!(shown.contains("-o =3: the key is empty"), "{shown}");
+        let (_, shown) = error(MINIMAL, &["sweep.loss.alpha=0.1"]);
+        assert!(shown.contains("cannot change the sweep block"), "{shown}");
+        let (_, shown) = error(MINIMAL, &["name=a,b"]);
+        assert!(shown.contains("cannot be swept"), "{shown}");
+    }
+
+    #[test]
+    fn errors_from_sweep_values_point_at_the_value() {
+        let text = "dataset: {name: shapes}\nsweep:\n  loss.alpha: [0.5, 1.5]\n";
+        let (err, shown) = error(text, &[]);
+        assert_eq!((err.line, err.column), (Some(3), Some(21)));
+        assert_eq!(err.origin.as_deref(), Some("sweep"));
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:3:21: loss.alpha must be in [0, 1], got 1.5 (sweep value 1.5)"
+        );
+        let (err, shown) = error("dataset: {name: shapes}\nsweep:\n  loss.alpha: 0.5\n", &[]);
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(3), Some("sweep.loss.alpha"))
+        );
+        assert!(shown.contains("must be a list"), "{shown}");
+        let (_, shown) = error("dataset: {name: shapes}\nsweep:\n  loss.alpha: []\n", &[]);
+        assert!(shown.contains("at least one value"), "{shown}");
+        let (err, _) = error("dataset: {name: shapes}\nsweep:\n  name: [a, b]\n", &[]);
+        assert_eq!(err.line, Some(3));
+        // A cross-key problem in one cell names the cell.
+        let text = "dataset: {name: shapes}\neval: {images: 100}\nsweep:\n  dataset.test_images: [1000, 10]\n";
+        let (err, shown) = error(text, &[]);
+        assert_eq!(err.line, Some(2));
+        assert!(
+            shown.ends_with("(in cell dataset.test_images=10)"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn message_mentions_key_only_as_a_whole_path() {
+        assert!(mentions("loss.alpha must be", "loss.alpha"));
+        assert!(mentions(
+            "unknown value `n16` for model.upsampler (",
+            "model.upsampler"
+        ));
+        assert!(!mentions("missing required key `name`", "dataset.name"));
+        assert!(!mentions("loss.alphabet", "loss.alpha"));
+        assert!(mentions("see loss.alpha.", "loss.alpha"));
+    }
+}

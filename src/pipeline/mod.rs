@@ -1,0 +1,20 @@
+//! Pipeline files: the typed schema, reading and checking a file, overrides and
+//! sweeps, and the content keys derived from resolved configs.
+//!
+//! [`load::load_pipeline`] is the entry point: it reads a YAML file, applies
+//! `-o key=value` overrides, expands the sweep grid and returns one
+//! [`schema::ResolvedPipeline`] per cell, or one [`load::ConfigError`] that says
+//! where the problem is.
+
+pub mod key;
+pub mod load;
+pub mod locate;
+pub mod overrides;
+pub mod resolve;
+pub mod schema;
+pub mod suggest;
+pub mod sweep;
+
+pub use key::{node_key, NodeKey};
+pub use load::{load_pipeline, Cell, ConfigError, LoadedPipeline};
+pub use schema::{Pipeline, ResolvedPipeline};

@@ -1,0 +1,606 @@
+//! Resolution: a typed [`Pipeline`] becomes a [`ResolvedPipeline`] with every
+//! default filled in and every value range and cross-key rule checked.
+
+use super::schema::{
+    Arch, ConfigIssue, DatasetConfig, DatasetName, DatasetSpec, EvalConfig, GrayMode, LossConfig,
+    MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, ShapesSpec,
+    TrainConfig,
+};
+
+/// Shapes defaults.
+const SHAPES_SIZE: u32 = 32;
+const SHAPES_CHANNELS: u32 = 1;
+const SHAPES_TRAIN_IMAGES: u32 = 50_000;
+const SHAPES_TEST_IMAGES: u32 = 10_000;
+const SHAPES_TRAIN_SEED: u64 = 1;
+const SHAPES_TEST_SEED: u64 = 2;
+
+/// MNIST defaults and limits (the IDX files hold 60000 + 10000 images).
+const MNIST_ROOT: &str = "data/mnist";
+const MNIST_SIZE: u32 = 32;
+const MNIST_TRAIN_MAX: u32 = 60_000;
+const MNIST_TEST_MAX: u32 = 10_000;
+
+/// Image side the IRMAE networks are built for.
+const NET_SIZE: u32 = 32;
+
+impl Pipeline {
+    /// Fills in defaults and checks every value. `default_name` (the file stem)
+    /// is the name when the file gives none. Returns the first problem found.
+    pub fn resolve(&self, default_name: &str) -> Result<ResolvedPipeline, ConfigIssue> {
+        let name = resolve_name(self.name.as_deref(), default_name)?;
+        let dataset = resolve_dataset(&self.dataset)?;
+        let model = resolve_model(&self.model, &dataset, self.dataset.size.is_some())?;
+        check_train(&self.train)?;
+        check_loss(&self.loss)?;
+        check_eval(&self.eval, &dataset)?;
+        Ok(ResolvedPipeline {
+            name,
+            dataset,
+            model,
+            train: self.train.clone(),
+            loss: self.loss.clone(),
+            eval: self.eval.clone(),
+        })
+    }
+}
+
+/// The pipeline name: as written, else the file stem; safe as a folder name.
+fn resolve_name(written: Option<&str>, default_name: &str) -> Result<String, ConfigIssue> {
+    let (name, source) = match written {
+        Some(name) => (name, ""),
+        None => (
+            default_name,
+            " (taken from the file name; set `name:` to choose another)",
+        ),
+    };
+    if name.is_empty() {
+        return Err(ConfigIssue::new(
+            "name",
+            format!("the pipeline name must not be empty{source}"),
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if let Some(bad) = name.chars().find(|&c| !allowed(c)) {
+        return Err(ConfigIssue::new(
+            "name",
+            format!("the pipeline name `{name}` contains {bad:?}; use only A-Z, a-z, 0-9, `_`, `.` and `-`{source}"),
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(ConfigIssue::new(
+            "name",
+            format!("the pipeline name cannot be `{name}`{source}"),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Rejects an option that does not apply to the chosen dataset.
+fn not_applicable<T>(value: &Option<T>, key: &str, dataset: &str) -> Result<(), ConfigIssue> {
+    match value {
+        Some(_) => Err(ConfigIssue::new(
+            format!("dataset.{key}"),
+            format!("dataset.{key} does not apply to dataset '{dataset}'"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks an image count against 1..=max.
+fn check_count(value: u32, key: &str, max: Option<u32>) -> Result<(), ConfigIssue> {
+    let path = format!("dataset.{key}");
+    if value < 1 {
+        return Err(ConfigIssue::new(
+            path.clone(),
+            format!("{path} must be >= 1, got {value}"),
+        ));
+    }
+    match max {
+        Some(max) if value > max => Err(ConfigIssue::new(
+            path.clone(),
+            format!("{path} must be at most {max}, got {value}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The dataset with its defaults, only the options that apply.
+fn resolve_dataset(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
+    match d.name {
+        DatasetName::Shapes => {
+            not_applicable(&d.root, "root", "shapes")?;
+            not_applicable(&d.binarize, "binarize", "shapes")?;
+            let size = d.size.unwrap_or(SHAPES_SIZE);
+            if size != SHAPES_SIZE {
+                return Err(ConfigIssue::new(
+                    "dataset.size",
+                    format!("dataset.size must be {SHAPES_SIZE} for dataset 'shapes' (the networks are 32x32), got {size}"),
+                ));
+            }
+            let channels = d.channels.unwrap_or(SHAPES_CHANNELS);
+            if channels != 1 && channels != 3 {
+                return Err(ConfigIssue::new(
+                    "dataset.channels",
+                    format!("dataset.channels must be 1 (grey) or 3 (RGB), got {channels}"),
+                ));
+            }
+            let gray = match (channels, d.gray) {
+                (1, gray) => Some(gray.unwrap_or(GrayMode::Luminance)),
+                (_, Some(_)) => {
+                    return Err(ConfigIssue::new(
+                        "dataset.gray",
+                        format!("dataset.gray applies only to channels: 1, but dataset.channels is {channels}"),
+                    ))
+                }
+                (_, None) => None,
+            };
+            let train_images = d.train_images.unwrap_or(SHAPES_TRAIN_IMAGES);
+            check_count(train_images, "train_images", None)?;
+            let test_images = d.test_images.unwrap_or(SHAPES_TEST_IMAGES);
+            check_count(test_images, "test_images", None)?;
+            let train_seed = d.train_seed.unwrap_or(SHAPES_TRAIN_SEED);
+            let test_seed = d.test_seed.unwrap_or(SHAPES_TEST_SEED);
+            if train_seed == test_seed {
+                return Err(ConfigIssue::new(
+                    "dataset.test_seed",
+                    format!("dataset.test_seed must differ from dataset.train_seed (both are {test_seed}), or the test images repeat the training images"),
+                ));
+            }
+            Ok(DatasetSpec::Shapes(ShapesSpec {
+                size,
+                channels,
+                gray,
+                train_images,
+                test_images,
+                train_seed,
+                test_seed,
+            }))
+        }
+        DatasetName::Mnist => {
+            not_applicable(&d.channels, "channels", "mnist")?;
+            not_applicable(&d.gray, "gray", "mnist")?;
+            not_applicable(&d.train_seed, "train_seed", "mnist")?;
+            not_applicable(&d.test_seed, "test_seed", "mnist")?;
+            let root = d.root.clone().unwrap_or_else(|| MNIST_ROOT.to_string());
+            if root.trim().is_empty() {
+                return Err(ConfigIssue::new(
+                    "dataset.root",
+                    "dataset.root must not be empty",
+                ));
+            }
+            let size = d.size.unwrap_or(MNIST_SIZE);
+            if size != 28 && size != 32 {
+                return Err(ConfigIssue::new(
+                    "dataset.size",
+                    format!("dataset.size must be 28 or 32 for dataset 'mnist', got {size}"),
+                ));
+            }
+            let train_images = d.train_images.unwrap_or(MNIST_TRAIN_MAX);
+            check_count(train_images, "train_images", Some(MNIST_TRAIN_MAX))?;
+            let test_images = d.test_images.unwrap_or(MNIST_TEST_MAX);
+            check_count(test_images, "test_images", Some(MNIST_TEST_MAX))?;
+            Ok(DatasetSpec::Mnist(MnistSpec {
+                root,
+                size,
+                binarize: d.binarize.unwrap_or(false),
+                train_images,
+                test_images,
+            }))
+        }
+    }
+}
+
+/// The model with `auto` replaced and the image shape taken from the dataset.
+/// `size_written` says whether `dataset.size` is in the file, to blame the key
+/// the user actually wrote when the shape does not fit.
+fn resolve_model(
+    m: &ModelConfig,
+    dataset: &DatasetSpec,
+    size_written: bool,
+) -> Result<ModelSpec, ConfigIssue> {
+    let channels = dataset.channels();
+    let size = dataset.size();
+    let arch = match (m.arch, dataset) {
+        (Arch::Auto, DatasetSpec::Shapes(_)) => Arch::IrmaeShape,
+        (Arch::Auto, DatasetSpec::Mnist(_)) => Arch::IrmaeMnist,
+        (arch, _) => arch,
+    };
+    let (arch_name, fits, needs) = match arch {
+        Arch::IrmaeMnist => ("irmae_mnist", channels == 1 && size == NET_SIZE, "1x32x32"),
+        _ => ("irmae_shape", size == NET_SIZE, "32x32"),
+    };
+    if !fits {
+        let message = format!("model {arch_name} needs {needs} images, but the dataset gives {channels}x{size}x{size}");
+        let path = if m.arch == Arch::Auto && size_written && size != NET_SIZE {
+            "dataset.size"
+        } else {
+            "model.arch"
+        };
+        return Err(ConfigIssue::new(path, message));
+    }
+    if m.latent < 1 {
+        return Err(ConfigIssue::new(
+            "model.latent",
+            format!("model.latent must be >= 1, got {}", m.latent),
+        ));
+    }
+    Ok(ModelSpec {
+        arch,
+        latent: m.latent,
+        upsampler: m.upsampler,
+        channels,
+        size,
+    })
+}
+
+/// Checks the `train:` section.
+fn check_train(t: &TrainConfig) -> Result<(), ConfigIssue> {
+    if t.epochs < 1 {
+        return Err(ConfigIssue::new(
+            "train.epochs",
+            format!("train.epochs must be >= 1, got {}", t.epochs),
+        ));
+    }
+    if t.batch < 1 {
+        return Err(ConfigIssue::new(
+            "train.batch",
+            format!("train.batch must be >= 1, got {}", t.batch),
+        ));
+    }
+    match &t.optimizer {
+        OptimizerConfig::Adam(adam) => {
+            positive(adam.lr, "train.optimizer.adam.lr")?;
+            for (i, beta) in adam.betas.iter().enumerate() {
+                let path = format!("train.optimizer.adam.betas.{i}");
+                if !(0.0..1.0).contains(beta) {
+                    return Err(ConfigIssue::new(
+                        path.clone(),
+                        format!("{path} must be in [0, 1), got {beta}"),
+                    ));
+                }
+            }
+            positive(adam.eps, "train.optimizer.adam.eps")?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `value` is finite and > 0.
+fn positive(value: f64, path: &str) -> Result<(), ConfigIssue> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigIssue::new(
+            path,
+            format!("{path} must be > 0, got {value}"),
+        ))
+    }
+}
+
+/// Checks that `value` is finite and >= 0.
+fn non_negative(value: f64, path: &str) -> Result<(), ConfigIssue> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigIssue::new(
+            path,
+            format!("{path} must be >= 0, got {value}"),
+        ))
+    }
+}
+
+/// Checks the `loss:` section.
+fn check_loss(l: &LossConfig) -> Result<(), ConfigIssue> {
+    non_negative(l.kl.beta, "loss.kl.beta")?;
+    if let Some(alpha) = l.alpha {
+        if !(0.0..=1.0).contains(&alpha) {
+            return Err(ConfigIssue::new(
+                "loss.alpha",
+                format!("loss.alpha must be in [0, 1], got {alpha}"),
+            ));
+        }
+    }
+    if l.terms.is_empty() {
+        return Err(ConfigIssue::new(
+            "loss.terms",
+            "loss.terms must list at least one term, e.g. [{bce: {}}]",
+        ));
+    }
+    for (i, term) in l.terms.iter().enumerate() {
+        non_negative(
+            term.weight(),
+            &format!("loss.terms.{i}.{}.weight", term.name()),
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks the `eval:` section against the dataset.
+fn check_eval(e: &EvalConfig, dataset: &DatasetSpec) -> Result<(), ConfigIssue> {
+    if e.images < 1 {
+        return Err(ConfigIssue::new(
+            "eval.images",
+            format!("eval.images must be >= 1, got {}", e.images),
+        ));
+    }
+    let test_images = match dataset {
+        DatasetSpec::Shapes(s) => s.test_images,
+        DatasetSpec::Mnist(m) => m.test_images,
+    };
+    if e.images > test_images {
+        return Err(ConfigIssue::new(
+            "eval.images",
+            format!(
+                "eval.images must be at most dataset.test_images ({test_images}), got {}",
+                e.images
+            ),
+        ));
+    }
+    if e.metrics.is_empty() {
+        return Err(ConfigIssue::new(
+            "eval.metrics",
+            "eval.metrics must list at least one metric, e.g. [rmse_spatial]",
+        ));
+    }
+    for (i, metric) in e.metrics.iter().enumerate() {
+        if e.metrics[..i].contains(metric) {
+            return Err(ConfigIssue::new(
+                format!("eval.metrics.{i}"),
+                format!("eval.metrics lists {} twice", metric.column()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::schema::{GrayMode, UpsamplerName};
+
+    fn pipeline(yaml: &str) -> Pipeline {
+        let value: serde_json::Value = serde_saphyr::from_str(yaml).unwrap();
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn resolve(yaml: &str) -> Result<ResolvedPipeline, ConfigIssue> {
+        pipeline(yaml).resolve("stem")
+    }
+
+    fn fails(yaml: &str, path: &str, words: &str) {
+        let err = resolve(yaml).unwrap_err();
+        assert_eq!(err.path, path, "{yaml}: {err:?}");
+        assert!(err.message.contains(words), "{yaml}: {}", err.message);
+    }
+
+    #[test]
+    fn shapes_defaults() {
+        let r = resolve("dataset: {name: shapes}").unwrap();
+        assert_eq!(r.name, "stem");
+        assert_eq!(
+            r.dataset,
+            DatasetSpec::Shapes(ShapesSpec {
+                size: 32,
+                channels: 1,
+                gray: Some(GrayMode::Luminance),
+                train_images: 50_000,
+                test_images: 10_000,
+                train_seed: 1,
+                test_seed: 2,
+            })
+        );
+        assert_eq!(r.model.arch, Arch::IrmaeShape);
+        assert_eq!(
+            (r.model.channels, r.model.size, r.model.latent),
+            (1, 32, 128)
+        );
+        assert_eq!(r.model.upsampler, UpsamplerName::Convt);
+        let rgb = resolve("dataset: {name: shapes, channels: 3}").unwrap();
+        assert_eq!(rgb.model.channels, 3);
+        assert!(matches!(
+            rgb.dataset,
+            DatasetSpec::Shapes(ShapesSpec { gray: None, .. })
+        ));
+    }
+
+    #[test]
+    fn mnist_defaults() {
+        let r = resolve("name: m\ndataset: {name: mnist}").unwrap();
+        assert_eq!(r.name, "m");
+        assert_eq!(
+            r.dataset,
+            DatasetSpec::Mnist(MnistSpec {
+                root: "data/mnist".into(),
+                size: 32,
+                binarize: false,
+                train_images: 60_000,
+                test_images: 10_000,
+            })
+        );
+        assert_eq!(r.model.arch, Arch::IrmaeMnist);
+    }
+
+    #[test]
+    fn dataset_rules() {
+        fails(
+            "dataset: {name: shapes, root: x}",
+            "dataset.root",
+            "dataset.root does not apply to dataset 'shapes'",
+        );
+        fails(
+            "dataset: {name: shapes, binarize: true}",
+            "dataset.binarize",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: shapes, size: 64}",
+            "dataset.size",
+            "must be 32",
+        );
+        fails(
+            "dataset: {name: shapes, channels: 2}",
+            "dataset.channels",
+            "1 (grey) or 3",
+        );
+        fails(
+            "dataset: {name: shapes, channels: 3, gray: intensity}",
+            "dataset.gray",
+            "channels: 1",
+        );
+        fails(
+            "dataset: {name: shapes, train_images: 0}",
+            "dataset.train_images",
+            ">= 1",
+        );
+        fails(
+            "dataset: {name: shapes, test_seed: 1}",
+            "dataset.test_seed",
+            "differ",
+        );
+        fails(
+            "dataset: {name: mnist, channels: 1}",
+            "dataset.channels",
+            "does not apply to dataset 'mnist'",
+        );
+        fails(
+            "dataset: {name: mnist, gray: luminance}",
+            "dataset.gray",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: mnist, train_seed: 3}",
+            "dataset.train_seed",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: mnist, test_images: 10001}",
+            "dataset.test_images",
+            "at most 10000",
+        );
+        fails(
+            "dataset: {name: mnist, train_images: 60001}",
+            "dataset.train_images",
+            "at most 60000",
+        );
+        fails(
+            "dataset: {name: mnist, size: 30}",
+            "dataset.size",
+            "28 or 32",
+        );
+        fails(
+            "dataset: {name: mnist, size: 28}",
+            "dataset.size",
+            "needs 1x32x32",
+        );
+        fails(
+            "dataset: {name: mnist, size: 28}\nmodel: {arch: irmae_mnist}",
+            "model.arch",
+            "needs 1x32x32",
+        );
+        fails(
+            "dataset: {name: shapes, channels: 3}\nmodel: {arch: irmae_mnist}",
+            "model.arch",
+            "3x32x32",
+        );
+        assert_eq!(
+            resolve("dataset: {name: mnist}\nmodel: {arch: irmae_shape}")
+                .unwrap()
+                .model
+                .arch,
+            Arch::IrmaeShape
+        );
+        assert_eq!(
+            resolve("dataset: {name: shapes}\nmodel: {arch: irmae_mnist}")
+                .unwrap()
+                .model
+                .arch,
+            Arch::IrmaeMnist
+        );
+    }
+
+    #[test]
+    fn value_ranges() {
+        let base = "dataset: {name: shapes}\n";
+        let cases = [
+            ("model: {latent: 0}", "model.latent", ">= 1"),
+            ("train: {epochs: 0}", "train.epochs", ">= 1"),
+            ("train: {batch: 0}", "train.batch", ">= 1"),
+            (
+                "train: {optimizer: {adam: {lr: -0.001}}}",
+                "train.optimizer.adam.lr",
+                "train.optimizer.adam.lr must be > 0, got -0.001",
+            ),
+            (
+                "train: {optimizer: {adam: {lr: 0}}}",
+                "train.optimizer.adam.lr",
+                "> 0",
+            ),
+            (
+                "train: {optimizer: {adam: {betas: [0.9, 1.0]}}}",
+                "train.optimizer.adam.betas.1",
+                "[0, 1)",
+            ),
+            (
+                "train: {optimizer: {adam: {betas: [-0.1, 0.5]}}}",
+                "train.optimizer.adam.betas.0",
+                "[0, 1)",
+            ),
+            (
+                "train: {optimizer: {adam: {eps: 0}}}",
+                "train.optimizer.adam.eps",
+                "> 0",
+            ),
+            (
+                "loss: {kl: {beta: -1}}",
+                "loss.kl.beta",
+                "must be >= 0, got -1",
+            ),
+            (
+                "loss: {alpha: 1.5}",
+                "loss.alpha",
+                "loss.alpha must be in [0, 1], got 1.5",
+            ),
+            ("loss: {terms: []}", "loss.terms", "at least one"),
+            (
+                "loss: {terms: [{bce: {}}, {fft: {weight: -2}}]}",
+                "loss.terms.1.fft.weight",
+                "loss.terms.1.fft.weight must be >= 0, got -2",
+            ),
+            ("eval: {images: 0}", "eval.images", ">= 1"),
+            (
+                "eval: {images: 10001}",
+                "eval.images",
+                "at most dataset.test_images (10000)",
+            ),
+            ("eval: {metrics: []}", "eval.metrics", "at least one"),
+            (
+                "eval: {metrics: [rmse_ai, rmse_fft2, rmse_ai]}",
+                "eval.metrics.2",
+                "twice",
+            ),
+        ];
+        for (text, path, words) in cases {
+            fails(&format!("{base}{text}"), path, words);
+        }
+        assert!(resolve(&format!("{base}loss: {{alpha: 0, kl: {{beta: 0}}}}")).is_ok());
+        assert!(resolve(&format!("{base}loss: {{alpha: 1}}")).is_ok());
+    }
+
+    #[test]
+    fn names() {
+        fails("name: ''\ndataset: {name: shapes}", "name", "empty");
+        fails("name: a/b\ndataset: {name: shapes}", "name", "'/'");
+        fails("name: ..\ndataset: {name: shapes}", "name", "cannot be");
+        let err = pipeline("dataset: {name: shapes}")
+            .resolve("my file")
+            .unwrap_err();
+        assert!(err.message.contains("file name"), "{}", err.message);
+        assert_eq!(
+            resolve("name: a-b_c.1\ndataset: {name: shapes}")
+                .unwrap()
+                .name,
+            "a-b_c.1"
+        );
+    }
+}

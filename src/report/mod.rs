@@ -1,0 +1,3 @@
+//! Result tables written from finished nodes.
+
+pub mod summary;

@@ -1,0 +1,114 @@
+//! The pipeline's summary table: one row per cell with its swept parameters,
+//! status, keys, and the mean and std of every metric.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use anyhow::Context;
+
+use crate::atomic::write_atomic;
+use crate::dag::plan::{label_string, read_cell_records, value_text, CellRecord, Plan, CELLS_FILE};
+use crate::dag::store::{clear_done, write_done, Store};
+use crate::eval::run::read_summary;
+
+/// One table row: leading text fields, metric (mean, std) by name, and whether
+/// the cell has results.
+type Row = (Vec<String>, HashMap<String, (f64, f64)>, bool);
+
+/// Writes `results/<pipeline>/summary.csv` (one row per cell), `cells.json`, and
+/// the report's DONE when every cell has results. `outcomes[i]` is `Some(true)`
+/// when node `i` has a result.
+pub fn write_summary(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> anyhow::Result<()> {
+    let name = &plan.pipeline.name;
+    let dir = store.pipeline_dir(name);
+    let swept = &plan.pipeline.swept_keys;
+    let mut metric_columns: Vec<String> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut records = std::collections::BTreeMap::new();
+    for (ci, cell) in plan.pipeline.cells.iter().enumerate() {
+        let nodes = plan.cell_nodes[ci];
+        let eval = &plan.nodes[nodes.eval];
+        let ok = outcomes[nodes.eval] == Some(true);
+        let mut fields: Vec<String> = swept
+            .iter()
+            .map(|k| {
+                cell.label
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| value_text(v))
+                    .unwrap_or_default()
+            })
+            .collect();
+        fields.push(if ok { "done".into() } else { "failed".into() });
+        for id in [nodes.dataset, nodes.train, nodes.eval] {
+            fields.push(plan.nodes[id].key.short());
+        }
+        let mut values = HashMap::new();
+        if ok {
+            for (metric, mean, std) in read_summary(&eval.dir)? {
+                if !metric_columns.contains(&metric) {
+                    metric_columns.push(metric.clone());
+                }
+                values.insert(metric, (mean, std));
+            }
+            records.insert(
+                label_string(cell),
+                CellRecord {
+                    dataset: plan.nodes[nodes.dataset].key,
+                    train: plan.nodes[nodes.train].key,
+                    eval: eval.key,
+                },
+            );
+        }
+        rows.push((fields, values, ok));
+    }
+    let mut csv = String::new();
+    for k in swept {
+        let _ = write!(csv, "{k},");
+    }
+    csv.push_str("status,dataset_key,train_key,eval_key");
+    for m in &metric_columns {
+        let _ = write!(csv, ",{m}_mean,{m}_std");
+    }
+    csv.push('\n');
+    for (fields, values, _) in &rows {
+        csv.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        for m in &metric_columns {
+            match values.get(m) {
+                Some((mean, std)) => {
+                    let _ = write!(csv, ",{mean:.9e},{std:.9e}");
+                }
+                None => csv.push_str(",,"),
+            }
+        }
+        csv.push('\n');
+    }
+    write_atomic(&dir.join("summary.csv"), csv.as_bytes()).context("writing summary.csv")?;
+    // Keep the records of cells that failed this time from the previous run.
+    let mut all = read_cell_records(store, name);
+    all.extend(records);
+    let text = serde_json::to_string_pretty(&all)?;
+    write_atomic(&dir.join(CELLS_FILE), text.as_bytes()).context("writing cells.json")?;
+    let report = &plan.nodes[plan.report];
+    clear_done(&report.dir)?;
+    if rows.iter().all(|(_, _, ok)| *ok) {
+        std::fs::create_dir_all(&report.dir)?;
+        write_done(&report.dir, report.key, "report", &report.config)?;
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field when needed.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

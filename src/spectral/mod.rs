@@ -1,0 +1,23 @@
+//! All Fourier maths of the crate, in one place, so that the training losses and the
+//! evaluation metrics cannot drift apart (same DFT convention, same radial bins, same
+//! colour-to-grey weights).
+//!
+//! * [`dft`]: constant cos/sin matrices for the matrix-product DFT used inside the
+//!   autodiff graph (LOSSES.md §1), plus a direct O(N²) DFT kept as the independent
+//!   reference that every test in the crate compares against.
+//! * [`fft`]: fast real-input 2-D FFT ([`fft::Fft2`]) and `fftshift` for the CPU metrics.
+//! * [`color`]: RGB → grey with Durall's weights.
+//! * [`radial`]: Durall's azimuthal binning of a centred spectrum, as a per-pixel bin map
+//!   and as constant averaging matrices for the differentiable AI loss.
+//! * [`ai`]: the per-image log-magnitude radial profile (EXPERIMENTS.md §4.2).
+//! * [`tensor`]: the matrix-form DFT as burn tensors, for the losses.
+//!
+//! Convention everywhere: the unnormalised ("backward") DFT
+//! `X[u,v] = Σ_h Σ_w x[h,w] · exp(−i2π(uh/H + vw/W))`, images row-major.
+
+pub mod ai;
+pub mod color;
+pub mod dft;
+pub mod fft;
+pub mod radial;
+pub mod tensor;

@@ -1,0 +1,174 @@
+//! Bad input: one clear message naming the file (and line, column, key where
+//! there is one), exit code 2, and nothing written.
+
+mod common;
+
+use common::{idx_images, stderr, Project, TINY};
+
+/// Runs `runner p.yaml` on `text` and returns (exit code, stderr).
+fn run_text(p: &Project, text: &str) -> (Option<i32>, String) {
+    p.write("p.yaml", text);
+    let out = p.run(&["p.yaml", "--no-progress"]);
+    (out.status.code(), stderr(&out))
+}
+
+#[test]
+fn unknown_key_names_line_column_and_suggestion() {
+    let p = Project::new();
+    let (code, err) = run_text(
+        &p,
+        "dataset: {name: shapes}\ntrain:\n  epochs: 1\n  bacth: 16\n",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("p.yaml:4:3"), "{err}");
+    assert!(err.contains("train.bacth"), "{err}");
+    assert!(err.contains("did you mean `batch`"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one message: {err}");
+    assert!(!p.wrote_results());
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let p = Project::new();
+    let (code, err) = run_text(&p, "dataset: {name: shapes}\ntrain:\n  epochs: many\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("p.yaml:3:"), "{err}");
+    assert!(err.contains("train.epochs"), "{err}");
+    assert!(!p.wrote_results());
+}
+
+#[test]
+fn yaml_1_1_booleans_are_not_booleans() {
+    let p = Project::new();
+    let (code, err) = run_text(&p, "dataset: {name: shapes}\ntrain:\n  shuffle: yes\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("train.shuffle"), "{err}");
+}
+
+#[test]
+fn invalid_values_are_rejected() {
+    for (text, key, line) in [
+        (
+            "dataset: {name: shapes}\ntrain:\n  optimizer: {adam: {lr: -0.001}}\n",
+            "train.optimizer.adam.lr",
+            3,
+        ),
+        (
+            "dataset: {name: shapes}\nloss:\n  alpha: 1.5\n",
+            "loss.alpha",
+            3,
+        ),
+        (
+            "dataset: {name: shapes}\nmodel:\n  upsampler: n16\n",
+            "model.upsampler",
+            3,
+        ),
+        (
+            "dataset: {name: shapes}\nloss:\n  terms: [{bce: {}}, {fftt: {}}]\n",
+            "loss.terms",
+            3,
+        ),
+    ] {
+        let p = Project::new();
+        let (code, err) = run_text(&p, text);
+        assert_eq!(code, Some(2), "{text}: {err}");
+        assert!(err.contains(key), "{text}: {err}");
+        assert!(err.contains(&format!("p.yaml:{line}:")), "{text}: {err}");
+        assert!(!p.wrote_results(), "{text}");
+    }
+}
+
+#[test]
+fn bad_override_is_named() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    let out = p.run(&["p.yaml", "-o", "train.optimizer.adam.lr=-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("-o train.optimizer.adam.lr=-1"), "{err}");
+    assert!(!p.wrote_results());
+}
+
+#[test]
+fn missing_and_empty_pipeline_files() {
+    let p = Project::new();
+    let out = p.run(&["nope.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nope.yaml"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    let (code, err) = run_text(&p, "# only a comment\n\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("p.yaml") && err.contains("empty"), "{err}");
+    assert!(!p.wrote_results());
+}
+
+#[test]
+fn missing_mnist_file_says_where_to_put_it() {
+    let p = Project::new();
+    let (code, err) = run_text(
+        &p,
+        "dataset: {name: mnist, root: mnistdir}\ntrain: {epochs: 1}\n",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("mnistdir/train-images-idx3-ubyte"), "{err}");
+    assert!(!p.path().join("results").exists());
+}
+
+#[test]
+fn truncated_idx_file_is_reported() {
+    let p = Project::new();
+    let full = idx_images(4, 28, 28, &[7u8; 4 * 28 * 28]);
+    std::fs::create_dir_all(p.path().join("m")).unwrap();
+    std::fs::write(
+        p.path().join("m/train-images-idx3-ubyte"),
+        &full[..full.len() - 100],
+    )
+    .unwrap();
+    std::fs::write(p.path().join("m/t10k-images-idx3-ubyte"), &full).unwrap();
+    let (code, err) = run_text(&p, "dataset: {name: mnist, root: m, train_images: 4, test_images: 4}\ntrain: {epochs: 1}\neval: {images: 4}\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("m/train-images-idx3-ubyte"), "{err}");
+    assert!(!p.path().join("results").exists());
+}
+
+#[test]
+fn tiny_mnist_files_train_end_to_end() {
+    let p = Project::new();
+    let pixels: Vec<u8> = (0..6 * 28 * 28).map(|i| (i * 37 % 256) as u8).collect();
+    let file = idx_images(6, 28, 28, &pixels);
+    std::fs::create_dir_all(p.path().join("data/mnist")).unwrap();
+    std::fs::write(p.path().join("data/mnist/train-images-idx3-ubyte"), &file).unwrap();
+    std::fs::write(p.path().join("data/mnist/t10k-images-idx3-ubyte"), &file).unwrap();
+    let (code, err) = run_text(
+        &p,
+        "dataset: {name: mnist, train_images: 6, test_images: 6, binarize: true}\ntrain: {epochs: 1, batch: 3}\neval: {images: 4}\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn corrupted_cache_entry_is_rebuilt_not_used() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    assert_eq!(p.run(&["p.yaml", "--no-progress"]).status.code(), Some(0));
+    let datasets = p.path().join(".runner/cache/datasets");
+    let entry = std::fs::read_dir(&datasets)
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .unwrap()
+        .path();
+    let bin = entry.join("train.bin");
+    let mut bytes = std::fs::read(&bin).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&bin, &bytes).unwrap();
+    // A new train node needs the dataset: the corrupt entry must be detected and rebuilt.
+    let out = p.run(&["p.yaml", "--no-progress", "-o", "train.seed=5"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("unusable") && err.contains("rebuilding"),
+        "{err}"
+    );
+    assert!(std::fs::read(&bin).unwrap().len() > bytes.len());
+}

@@ -1,0 +1,246 @@
+//! End-to-end runs of the real binary on tiny pipelines: caching, staleness,
+//! sweeps, failures, concurrency and interruption.
+
+mod common;
+
+use common::{stderr, stdout, Project, TINY};
+
+#[test]
+fn second_run_is_fresh_and_writes_summary() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    let first = p.run(&["p.yaml", "--no-progress"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let summary = std::fs::read_to_string(p.path().join("results/tiny/summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    let header = lines.next().unwrap();
+    for column in [
+        "status",
+        "train_key",
+        "rmse_spatial_mean",
+        "rmse_fft2_std",
+        "rmse_ai_mean",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("done,"), "{row}");
+    assert!(lines.next().is_none());
+
+    let second = p.run(&["p.yaml", "--no-progress"]);
+    assert_eq!(second.status.code(), Some(0));
+    let err = stderr(&second);
+    assert!(err.contains("are fresh; nothing to run"), "{err}");
+    assert!(err.contains("0 ran"), "{err}");
+
+    let dry = p.run(&["p.yaml", "--dry-run"]);
+    let out = stdout(&dry);
+    assert!(out.contains("0 to run"), "{out}");
+    assert!(!out.contains("missing") && !out.contains("stale"), "{out}");
+}
+
+#[test]
+fn run_directory_holds_the_layout() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    assert_eq!(p.run(&["p.yaml", "--no-progress"]).status.code(), Some(0));
+    let runs: Vec<_> = std::fs::read_dir(p.path().join("results/tiny/runs"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let run = runs[0].path();
+    for file in ["config.yaml", "model.bin", "train_log.csv", "DONE"] {
+        assert!(run.join(file).is_file(), "missing {file}");
+    }
+    let evals: Vec<_> = std::fs::read_dir(run.join("eval"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert_eq!(evals.len(), 1);
+    let eval = evals[0].path();
+    for file in ["metrics.csv", "summary.csv", "spectrum.csv", "DONE"] {
+        assert!(eval.join(file).is_file(), "missing {file}");
+    }
+    // 8 test images -> 8 rows; 32x32 -> 20 radial bins.
+    let metrics = std::fs::read_to_string(eval.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 1 + 8);
+    let spectrum = std::fs::read_to_string(eval.join("spectrum.csv")).unwrap();
+    assert_eq!(
+        spectrum.lines().next().unwrap(),
+        "bin,real_mean,real_std,recon_mean,recon_std"
+    );
+    assert_eq!(spectrum.lines().count(), 1 + 20);
+    let log = std::fs::read_to_string(run.join("train_log.csv")).unwrap();
+    assert!(
+        log.starts_with("epoch,step,loss,bce,fft,kl,lr,wall_s"),
+        "{log}"
+    );
+}
+
+#[test]
+fn changing_one_sweep_value_reruns_only_its_cells() {
+    let p = Project::new();
+    let text = format!("{TINY}sweep:\n  train.seed: [0, 1]\n  model.upsampler: [convt, n15]\n");
+    p.write("p.yaml", &text);
+    assert_eq!(
+        p.run(&["p.yaml", "--no-progress", "-j", "2"]).status.code(),
+        Some(0)
+    );
+    p.write("p.yaml", &text.replace("[0, 1]", "[0, 2]"));
+    let dry = stdout(&p.run(&["p.yaml", "--dry-run"]));
+    // seed=2 x {convt, n15}: 2 train + 2 eval missing, plus the report.
+    let missing: Vec<&str> = dry
+        .lines()
+        .filter(|l| l.trim_start().starts_with("missing"))
+        .collect();
+    assert_eq!(missing.len(), 4, "{dry}");
+    assert!(missing.iter().all(|l| l.contains("train.seed=2")), "{dry}");
+    assert!(dry.contains("5 to run"), "{dry}");
+    let fresh = dry
+        .lines()
+        .filter(|l| l.trim_start().starts_with("fresh"))
+        .count();
+    assert_eq!(fresh, 1 + 2 + 2, "{dry}");
+}
+
+#[test]
+fn dry_run_names_the_changed_key() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    assert_eq!(p.run(&["p.yaml", "--no-progress"]).status.code(), Some(0));
+    let dry = stdout(&p.run(&["p.yaml", "--dry-run", "-o", "train.epochs=2"]));
+    assert!(dry.contains("stale"), "{dry}");
+    assert!(dry.contains("train.epochs: 1 -> 2"), "{dry}");
+    // The dataset does not depend on train.epochs.
+    let dataset_line = dry.lines().find(|l| l.contains("dataset")).unwrap();
+    assert!(dataset_line.trim_start().starts_with("fresh"), "{dry}");
+    // Only eval settings changed: train stays fresh.
+    let dry = stdout(&p.run(&["p.yaml", "--dry-run", "-o", "eval.images=4"]));
+    let train_line = dry.lines().find(|l| l.contains("train ")).unwrap();
+    assert!(train_line.trim_start().starts_with("fresh"), "{dry}");
+    assert!(dry.contains("eval.images: 8 -> 4"), "{dry}");
+}
+
+#[test]
+fn force_reruns_fresh_nodes() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    assert_eq!(p.run(&["p.yaml", "--no-progress"]).status.code(), Some(0));
+    let out = p.run(&["p.yaml", "--no-progress", "--force"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("4 ran"), "{}", stderr(&out));
+}
+
+#[test]
+fn diverging_cell_fails_alone_with_rerun_command() {
+    let p = Project::new();
+    let text = format!("{TINY}sweep:\n  train.optimizer.adam.lr: [1.0e-4, 1.0e+30]\n");
+    p.write("p.yaml", &text);
+    let out = p.run(&["p.yaml", "--no-progress"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("diverged at epoch 1"), "{err}");
+    assert!(
+        err.contains("re-run: runner run p.yaml -o train.optimizer.adam.lr="),
+        "{err}"
+    );
+    let summary = std::fs::read_to_string(p.path().join("results/tiny/summary.csv")).unwrap();
+    assert_eq!(
+        summary.lines().filter(|l| l.contains(",done,")).count(),
+        1,
+        "{summary}"
+    );
+    assert_eq!(
+        summary.lines().filter(|l| l.contains(",failed,")).count(),
+        1,
+        "{summary}"
+    );
+}
+
+#[test]
+fn two_processes_never_run_a_node_twice() {
+    let p = Project::new();
+    let text = format!("{TINY}sweep:\n  train.seed: [0, 1]\n");
+    p.write("p.yaml", &text);
+    let a = p
+        .command(&["p.yaml", "--no-progress"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = p
+        .command(&["p.yaml", "--no-progress"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
+    let both = stderr(&a) + &stderr(&b);
+    let trained = both
+        .lines()
+        .filter(|l| l.trim_start().starts_with("done") && l.contains("train "))
+        .count();
+    assert_eq!(
+        trained, 2,
+        "each of the 2 train nodes runs exactly once:\n{both}"
+    );
+    let again = p.run(&["p.yaml", "--dry-run"]);
+    assert!(stdout(&again).contains("0 to run"), "{}", stdout(&again));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_with_exit_130() {
+    let p = Project::new();
+    let text = TINY
+        .replace("train_images: 64", "train_images: 4000")
+        .replace("epochs: 1", "epochs: 50");
+    p.write("p.yaml", &text);
+    let mut child = p
+        .command(&["p.yaml", "--no-progress"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until training has started (the dataset is built first).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run_dir = p.path().join("results/tiny/runs");
+    while !run_dir.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    // Nothing that looks complete: no DONE in any run, no summary table.
+    for entry in std::fs::read_dir(&run_dir).unwrap().flatten() {
+        if entry.path().is_dir() {
+            assert!(!entry.path().join("DONE").exists());
+        }
+    }
+    assert!(!p.path().join("results/tiny/summary.csv").exists());
+}
+
+#[test]
+fn config_prints_every_cell_with_keys() {
+    let p = Project::new();
+    let text = format!("{TINY}sweep:\n  model.upsampler: [convt, n15]\n");
+    p.write("p.yaml", &text);
+    let out = p.run(&["config", "p.yaml", "-o", "train.seed=0,1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.matches("# cell ").count(), 4, "{text}");
+    assert!(
+        text.contains("# cell 4/4: model.upsampler=n15 train.seed=1"),
+        "{text}"
+    );
+    assert_eq!(text.matches("# keys: dataset").count(), 4);
+    assert!(!p.wrote_results());
+}
