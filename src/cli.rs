@@ -184,6 +184,10 @@ fn run(args: &RunArgs, store: &Store) -> i32 {
         print!("{}", describe_plan(&plan, args.force));
         return EXIT_OK;
     }
+    if let Err(message) = crate::dag::executor::check_inputs(&plan, args.force) {
+        eprintln!("error: {message}");
+        return EXIT_INPUT;
+    }
     crate::interrupt::install();
     // Overrides that sweep are replaced by each cell's own values in re-run commands.
     let swept: Vec<&String> = plan.pipeline.swept_keys.iter().collect();

@@ -111,7 +111,7 @@ fn missing_mnist_file_says_where_to_put_it() {
     );
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("mnistdir/train-images-idx3-ubyte"), "{err}");
-    assert!(!p.path().join("results").exists());
+    assert!(!p.wrote_results(), "nothing is written");
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn truncated_idx_file_is_reported() {
     let (code, err) = run_text(&p, "dataset: {name: mnist, root: m, train_images: 4, test_images: 4}\ntrain: {epochs: 1}\neval: {images: 4}\n");
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("m/train-images-idx3-ubyte"), "{err}");
-    assert!(!p.path().join("results").exists());
+    assert!(!p.wrote_results(), "nothing is written");
 }
 
 #[test]

@@ -256,6 +256,19 @@ fn run_node(
     }
 }
 
+/// Checks the input files of every dataset node that will run, before anything
+/// is written; the first problem is returned as a message.
+pub fn check_inputs(plan: &Plan, force: bool) -> Result<(), String> {
+    let to_run = plan.to_run(force);
+    for (i, node) in plan.nodes.iter().enumerate() {
+        if node.kind == NodeKind::Dataset && to_run[i] {
+            let spec = &plan.pipeline.cells[node.cells[0]].config.dataset;
+            data::check_inputs(spec).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
 /// Executes `plan`: runs every node that is not fresh (all with `force`).
 pub fn execute(plan: &Plan, store: &Store, opts: &RunOptions) -> RunSummary {
     let progress = Progress::new(opts.progress);

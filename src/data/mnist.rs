@@ -125,6 +125,17 @@ pub fn load_split(
     })
 }
 
+/// Checks that the split's file exists and is a whole, valid IDX image file,
+/// without converting it: run before anything is written, so that bad input
+/// data stops a run cleanly.
+///
+/// # Errors
+/// As [`load_split`].
+pub fn check_split(root: &Path, split: Split) -> Result<(), DataError> {
+    let path = locate(root, split)?;
+    parse_idx3(&path, &read_file(&path)?).map(|_| ())
+}
+
 /// Finds the split's file: the plain one if present, else the `.gz` one.
 fn locate(root: &Path, split: Split) -> Result<PathBuf, DataError> {
     let plain = root.join(split.file_name());

@@ -107,6 +107,19 @@ pub enum DataError {
     },
 }
 
+/// Checks the user's input files of `spec` (nothing to check for generated data),
+/// so that a missing or damaged file is reported before anything is written.
+pub fn check_inputs(spec: &DatasetSpec) -> Result<(), DataError> {
+    match spec {
+        DatasetSpec::Shapes(_) => Ok(()),
+        DatasetSpec::Mnist(m) => {
+            let root = std::path::Path::new(&m.root);
+            mnist::check_split(root, mnist::Split::Train)?;
+            mnist::check_split(root, mnist::Split::Test)
+        }
+    }
+}
+
 /// Builds (generates or reads) the dataset described by `spec`.
 ///
 /// The two splits are produced concurrently; each is itself parallel.

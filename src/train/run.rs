@@ -261,10 +261,14 @@ mod tests {
     #[test]
     fn training_lowers_the_loss_and_is_reproducible() {
         let data = shapes::generate(64, 32, 1, Some(GrayMode::Luminance), 1);
-        let mut loss = LossConfig::default();
-        loss.alpha = Some(0.5);
-        loss.terms
-            .push(crate::pipeline::schema::LossTerm::Fft(Default::default()));
+        let loss = LossConfig {
+            alpha: Some(0.5),
+            terms: vec![
+                crate::pipeline::schema::LossTerm::Bce(Default::default()),
+                crate::pipeline::schema::LossTerm::Fft(Default::default()),
+            ],
+            ..LossConfig::default()
+        };
         for upsampler in [UpsamplerName::Convt, UpsamplerName::N15] {
             let cfg = tiny_config(upsampler, loss.clone());
             let dir = tempfile::tempdir().unwrap();
