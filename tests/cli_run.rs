@@ -51,9 +51,11 @@ fn run_directory_holds_the_layout() {
         .collect();
     assert_eq!(runs.len(), 1);
     let run = runs[0].path();
-    for file in ["config.yaml", "model.bin", "train_log.csv", "DONE"] {
+    for file in ["config.yaml", "model.safetensors", "train_log.csv", "DONE"] {
         assert!(run.join(file).is_file(), "missing {file}");
     }
+    // The resume checkpoint is removed once the final weights are written.
+    assert!(!run.join("checkpoint.safetensors").exists());
     let evals: Vec<_> = std::fs::read_dir(run.join("eval"))
         .unwrap()
         .filter_map(|e| e.ok())
@@ -61,7 +63,13 @@ fn run_directory_holds_the_layout() {
         .collect();
     assert_eq!(evals.len(), 1);
     let eval = evals[0].path();
-    for file in ["metrics.csv", "summary.csv", "spectrum.csv", "DONE"] {
+    for file in [
+        "metrics.csv",
+        "summary.csv",
+        "spectrum.csv",
+        "samples.png",
+        "DONE",
+    ] {
         assert!(eval.join(file).is_file(), "missing {file}");
     }
     // 8 test images -> 8 rows; 32x32 -> 20 radial bins.
@@ -243,4 +251,85 @@ fn config_prints_every_cell_with_keys() {
     );
     assert_eq!(text.matches("# keys: dataset").count(), 4);
     assert!(!p.wrote_results());
+}
+
+/// The metric columns of results/tiny/summary.csv.
+fn metric_columns(p: &Project) -> Vec<String> {
+    let text = std::fs::read_to_string(p.path().join("results/tiny/summary.csv")).unwrap();
+    let row = text.lines().nth(1).unwrap().to_string();
+    row.split(',').skip(4).map(str::to_string).collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_mid_training_resumes_to_the_same_result() {
+    let text = TINY
+        .replace("train_images: 64", "train_images: 256")
+        .replace(
+            "train: {epochs: 1, batch: 16}",
+            "train: {epochs: 8, batch: 16, shuffle: true}",
+        );
+    let whole = Project::new();
+    whole.write("p.yaml", &text);
+    let out = whole.run(&["p.yaml", "--no-progress"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let killed = Project::new();
+    killed.write("p.yaml", &text);
+    let mut child = killed
+        .command(&["p.yaml", "--no-progress"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = killed.path().join("results/tiny/runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let checkpoint = loop {
+        let found = std::fs::read_dir(&runs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("checkpoint.safetensors"))
+            .find(|p| p.exists());
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // Into the next epoch, then kill without warning.
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(checkpoint.exists());
+    assert!(
+        !checkpoint.with_file_name("DONE").exists(),
+        "killed before the end"
+    );
+
+    let out = killed.run(&["p.yaml", "--no-progress"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("resuming after epoch"), "{err}");
+    assert_eq!(
+        metric_columns(&killed),
+        metric_columns(&whole),
+        "resumed run must equal the uninterrupted one"
+    );
+    let log = |p: &Project| {
+        let run = std::fs::read_dir(p.path().join("results/tiny/runs"))
+            .unwrap()
+            .flatten()
+            .find(|e| e.path().is_dir())
+            .unwrap()
+            .path();
+        let text = std::fs::read_to_string(run.join("train_log.csv")).unwrap();
+        // Drop the wall-time column.
+        text.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(log(&killed), log(&whole), "same loss curve");
 }

@@ -14,6 +14,7 @@ use super::metrics::{mean_std, profile_stats, rmse_ai, rmse_fft2, rmse_spatial};
 use crate::atomic::write_atomic;
 use crate::data::ImageSet;
 use crate::pipeline::schema::{Metric, Reconstruct, ResolvedPipeline};
+use crate::report::grid::save_grid;
 use crate::spectral::ai::log_magnitude_profile;
 use crate::spectral::color::to_gray;
 use crate::spectral::fft::Fft2;
@@ -28,6 +29,8 @@ pub const METRICS_FILE: &str = "metrics.csv";
 pub const SUMMARY_FILE: &str = "summary.csv";
 /// Radial profile statistics.
 pub const SPECTRUM_FILE: &str = "spectrum.csv";
+/// Grid of images decoded from prior samples.
+pub const SAMPLES_FILE: &str = "samples.png";
 
 /// Mean and std of each metric over the test batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +68,23 @@ fn reconstruct(cfg: &ResolvedPipeline, images: &ImageSet, run_dir: &Path) -> Res
         out.extend_from_slice(&values);
     }
     Ok(out)
+}
+
+/// Decodes `count` samples z ~ N(0, I) (seeded by `eval.seed`) with the model in
+/// `run_dir` and writes them as a grid, 8 per row.
+fn write_samples(cfg: &ResolvedPipeline, run_dir: &Path, path: &Path) -> Result<()> {
+    let count = cfg.eval.samples as usize;
+    let device = Default::default();
+    let model = load_model::<CpuBackend>(&cfg.model, &run_dir.join(MODEL_FILE), &device)?;
+    // A stream of its own, so the samples do not depend on `reconstruct`.
+    let mut rng = Pcg64::seed_from_u64(cfg.eval.seed ^ 0x5a4d_91e5);
+    let z = normal_noise::<CpuBackend>(&mut rng, count, model.latent(), &device);
+    let images = sigmoid(model.decoder.forward(z))
+        .into_data()
+        .to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))?;
+    let (c, size) = (cfg.model.channels as usize, cfg.model.size as usize);
+    save_grid(&images, count, c, size, size, 8, path)
 }
 
 /// Evaluates the model in `run_dir` on the first `eval.images` test images and
@@ -145,6 +165,9 @@ pub fn evaluate(
         );
     }
 
+    if cfg.eval.samples > 0 {
+        write_samples(cfg, run_dir, &eval_dir.join(SAMPLES_FILE))?;
+    }
     for (name, text) in [
         (METRICS_FILE, &metrics_csv),
         (SUMMARY_FILE, &summary_csv),

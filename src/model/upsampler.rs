@@ -1,5 +1,6 @@
-//! Stride-2 up-sampling stages: the transposed-conv baseline, or an interpolation
-//! x2 followed by one "same" convolution (Chandrasegaran et al.'s N.1.z).
+//! Stride-2 up-sampling stages: the transposed-conv baseline, or an x2
+//! up-sampling (nearest, bilinear with align_corners as Chandrasegaran et al., or
+//! zero insertion) followed by "same" convolutions (EXPERIMENTS.md §1.4).
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -10,13 +11,80 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::pipeline::schema::UpsamplerName;
 
+/// How an x.y.z up-sampler doubles the resolution before its convolutions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubling {
+    /// Nearest neighbour (N).
+    Nearest,
+    /// Bilinear with align_corners = true (B).
+    Bilinear,
+    /// Each pixel to (2i, 2j), zeros elsewhere (Z).
+    ZeroInsertion,
+}
+
+/// The parts of an up-sampler name: None for the ConvT baseline, else the
+/// doubling, the number of convolutions and their kernel size.
+pub fn decompose(kind: UpsamplerName) -> Option<(Doubling, usize, usize)> {
+    use Doubling::*;
+    use UpsamplerName as U;
+    Some(match kind {
+        U::Convt => return None,
+        U::N13 => (Nearest, 1, 3),
+        U::N15 => (Nearest, 1, 5),
+        U::N17 => (Nearest, 1, 7),
+        U::B13 => (Bilinear, 1, 3),
+        U::B15 => (Bilinear, 1, 5),
+        U::B17 => (Bilinear, 1, 7),
+        U::Z13 => (ZeroInsertion, 1, 3),
+        U::Z15 => (ZeroInsertion, 1, 5),
+        U::Z17 => (ZeroInsertion, 1, 7),
+        U::N35 => (Nearest, 3, 5),
+        U::B35 => (Bilinear, 3, 5),
+        U::Z35 => (ZeroInsertion, 3, 5),
+    })
+}
+
+/// Doubles the height and width of `x` (`[B, C, H, W]`).
+pub fn double<B: Backend>(x: Tensor<B, 4>, how: Doubling) -> Tensor<B, 4> {
+    let [b, c, h, w] = x.dims();
+    match how {
+        Doubling::Nearest => interpolate(
+            x,
+            [2 * h, 2 * w],
+            InterpolateOptions::new(InterpolateMode::Nearest),
+        ),
+        Doubling::Bilinear => interpolate(
+            x,
+            [2 * h, 2 * w],
+            InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true),
+        ),
+        Doubling::ZeroInsertion => {
+            // [B,C,H,1,W,1] padded with zeros to [B,C,H,2,W,2]: pixel (i,j) lands on (2i,2j).
+            let x = x.reshape([b, c, h, 1, w, 1]);
+            let x = Tensor::cat(vec![x.clone(), x.zeros_like()], 5);
+            let x = Tensor::cat(vec![x.clone(), x.zeros_like()], 3);
+            x.reshape([b, c, 2 * h, 2 * w])
+        }
+    }
+}
+
+/// A "same" convolution with bias.
+fn same_conv<B: Backend>(cin: usize, cout: usize, kernel: usize, device: &B::Device) -> Conv2d<B> {
+    let pad = (kernel - 1) / 2;
+    Conv2dConfig::new([cin, cout], [kernel, kernel])
+        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+        .init(device)
+}
+
 /// One x2 up-sampling stage from `in_channels` to `out_channels`.
 #[derive(Module, Debug)]
 pub struct Upsample2x<B: Backend> {
     /// Set for the ConvT(k4, s2, p1) baseline.
-    convt: Option<ConvTranspose2d<B>>,
-    /// Set for the interpolate-then-convolve variants.
-    conv: Option<Conv2d<B>>,
+    pub convt: Option<ConvTranspose2d<B>>,
+    /// The convolutions after the doubling (no activation between them).
+    pub convs: Vec<Conv2d<B>>,
+    #[module(skip)]
+    kind: UpsamplerName,
 }
 
 impl<B: Backend> Upsample2x<B> {
@@ -27,28 +95,32 @@ impl<B: Backend> Upsample2x<B> {
         out_channels: usize,
         device: &B::Device,
     ) -> Self {
-        let kernel = match kind {
-            UpsamplerName::Convt => {
-                let convt = ConvTranspose2dConfig::new([in_channels, out_channels], [4, 4])
-                    .with_stride([2, 2])
-                    .with_padding([1, 1])
-                    .init(device);
-                return Upsample2x {
-                    convt: Some(convt),
-                    conv: None,
-                };
-            }
-            UpsamplerName::N13 => 3,
-            UpsamplerName::N15 => 5,
-            UpsamplerName::N17 => 7,
+        let Some((_, count, kernel)) = decompose(kind) else {
+            let convt = ConvTranspose2dConfig::new([in_channels, out_channels], [4, 4])
+                .with_stride([2, 2])
+                .with_padding([1, 1])
+                .init(device);
+            return Upsample2x {
+                convt: Some(convt),
+                convs: Vec::new(),
+                kind,
+            };
         };
-        let pad = (kernel - 1) / 2;
-        let conv = Conv2dConfig::new([in_channels, out_channels], [kernel, kernel])
-            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-            .init(device);
+        // x.3.5: Conv(d->d) -> Conv(d->d) -> Conv(d->C).
+        let convs = (0..count)
+            .map(|i| {
+                let cout = if i + 1 == count {
+                    out_channels
+                } else {
+                    in_channels
+                };
+                same_conv(in_channels, cout, kernel, device)
+            })
+            .collect();
         Upsample2x {
             convt: None,
-            conv: Some(conv),
+            convs,
+            kind,
         }
     }
 
@@ -57,15 +129,9 @@ impl<B: Backend> Upsample2x<B> {
         if let Some(convt) = &self.convt {
             return convt.forward(x);
         }
-        let [_, _, h, w] = x.dims();
-        let up = interpolate(
-            x,
-            [2 * h, 2 * w],
-            InterpolateOptions::new(InterpolateMode::Nearest),
-        );
-        self.conv
-            .as_ref()
-            .expect("an up-sampler has a convT or a conv")
-            .forward(up)
+        let (how, _, _) = decompose(self.kind).expect("not the ConvT baseline");
+        self.convs
+            .iter()
+            .fold(double(x, how), |h, conv| conv.forward(h))
     }
 }

@@ -77,6 +77,8 @@ mod tests {
             arch,
             latent: 128,
             upsampler,
+            replace: crate::pipeline::schema::ReplaceLayer::LastStride2,
+            init: crate::pipeline::schema::InitScheme::Pytorch,
             channels,
             size: 32,
         }

@@ -684,7 +684,7 @@ mod tests {
         let (err, shown) = error("dataset: {name: shapes}\nmodel:\n  upsampler: n16\n", &[]);
         assert_eq!(
             shown,
-            "pipelines/x.yaml:3:3: unknown value `n16` for model.upsampler (did you mean `n15`?); expected one of convt, n13, n15, n17"
+            "pipelines/x.yaml:3:3: unknown value `n16` for model.upsampler (did you mean `n15`?); expected one of convt, n13, n15, n17, b13, b15, b17, z13, z15, z17, n35, b35, z35"
         );
         assert_eq!(err.key.as_deref(), Some("model.upsampler"));
         let (err, shown) = error(

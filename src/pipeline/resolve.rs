@@ -2,9 +2,9 @@
 //! default filled in and every value range and cross-key rule checked.
 
 use super::schema::{
-    Arch, ConfigIssue, DatasetConfig, DatasetName, DatasetSpec, EvalConfig, GrayMode, LossConfig,
-    MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, ShapesSpec,
-    TrainConfig,
+    Arch, ConfigIssue, DatasetConfig, DatasetName, DatasetSpec, EvalConfig, GrayMode, InitScheme,
+    LossConfig, LrSchedule, MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline,
+    ResolvedPipeline, ShapesSpec, TrainConfig,
 };
 
 /// Shapes defaults.
@@ -203,32 +203,50 @@ fn resolve_model(
     let size = dataset.size();
     let arch = match (m.arch, dataset) {
         (Arch::Auto, DatasetSpec::Shapes(_)) => Arch::IrmaeShape,
+        (Arch::Auto, DatasetSpec::Mnist(mn)) if mn.size == 28 => Arch::DalalMnist,
         (Arch::Auto, DatasetSpec::Mnist(_)) => Arch::IrmaeMnist,
         (arch, _) => arch,
     };
-    let (arch_name, fits, needs) = match arch {
-        Arch::IrmaeMnist => ("irmae_mnist", channels == 1 && size == NET_SIZE, "1x32x32"),
-        _ => ("irmae_shape", size == NET_SIZE, "32x32"),
+    let (arch_name, fits, needs, net_size) = match arch {
+        Arch::IrmaeMnist => (
+            "irmae_mnist",
+            channels == 1 && size == NET_SIZE,
+            "1x32x32",
+            NET_SIZE,
+        ),
+        Arch::IrmaeCeleba => ("irmae_celeba", channels == 3 && size == 64, "3x64x64", 64),
+        Arch::DalalMnist => ("dalal_mnist", channels == 1 && size == 28, "1x28x28", 28),
+        _ => ("irmae_shape", size == NET_SIZE, "32x32", NET_SIZE),
     };
     if !fits {
         let message = format!("model {arch_name} needs {needs} images, but the dataset gives {channels}x{size}x{size}");
-        let path = if m.arch == Arch::Auto && size_written && size != NET_SIZE {
+        let path = if m.arch == Arch::Auto && size_written && size != net_size {
             "dataset.size"
         } else {
             "model.arch"
         };
         return Err(ConfigIssue::new(path, message));
     }
-    if m.latent < 1 {
+    let latent = m
+        .latent
+        .unwrap_or(if arch == Arch::DalalMnist { 2 } else { 128 });
+    if latent < 1 {
         return Err(ConfigIssue::new(
             "model.latent",
-            format!("model.latent must be >= 1, got {}", m.latent),
+            format!("model.latent must be >= 1, got {latent}"),
         ));
     }
+    let init = match (m.init, arch) {
+        (InitScheme::Auto, Arch::DalalMnist) => InitScheme::Keras,
+        (InitScheme::Auto, _) => InitScheme::Pytorch,
+        (init, _) => init,
+    };
     Ok(ModelSpec {
         arch,
-        latent: m.latent,
+        latent,
         upsampler: m.upsampler,
+        replace: m.replace,
+        init,
         channels,
         size,
     })
@@ -261,6 +279,25 @@ fn check_train(t: &TrainConfig) -> Result<(), ConfigIssue> {
                 }
             }
             positive(adam.eps, "train.optimizer.adam.eps")?;
+        }
+    }
+    if let LrSchedule::Triangular2(cyc) = &t.lr_schedule {
+        positive(cyc.min_lr, "train.lr_schedule.triangular2.min_lr")?;
+        positive(cyc.max_lr, "train.lr_schedule.triangular2.max_lr")?;
+        if cyc.max_lr < cyc.min_lr {
+            return Err(ConfigIssue::new(
+                "train.lr_schedule.triangular2.max_lr",
+                format!(
+                    "train.lr_schedule.triangular2.max_lr must be >= min_lr ({}), got {}",
+                    cyc.min_lr, cyc.max_lr
+                ),
+            ));
+        }
+        if cyc.step_size < 1 {
+            return Err(ConfigIssue::new(
+                "train.lr_schedule.triangular2.step_size",
+                "train.lr_schedule.triangular2.step_size must be >= 1, got 0",
+            ));
         }
     }
     Ok(())
@@ -488,10 +525,20 @@ mod tests {
             "dataset.size",
             "28 or 32",
         );
+        // 28x28 MNIST picks Dalal's net; the IRMAE nets need 32x32.
+        let dalal = resolve("dataset: {name: mnist, size: 28}").unwrap();
+        assert_eq!(dalal.model.arch, Arch::DalalMnist);
+        assert_eq!(dalal.model.latent, 2);
+        assert_eq!(dalal.model.init, InitScheme::Keras);
         fails(
-            "dataset: {name: mnist, size: 28}",
-            "dataset.size",
-            "needs 1x32x32",
+            "dataset: {name: shapes}\nmodel: {arch: dalal_mnist}",
+            "model.arch",
+            "needs 1x28x28",
+        );
+        fails(
+            "dataset: {name: mnist}\nmodel: {arch: irmae_celeba}",
+            "model.arch",
+            "needs 3x64x64",
         );
         fails(
             "dataset: {name: mnist, size: 28}\nmodel: {arch: irmae_mnist}",

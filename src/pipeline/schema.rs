@@ -169,10 +169,16 @@ pub enum Arch {
     IrmaeShape,
     /// IRMAE MNIST VAE, 1x32x32 (EXPERIMENTS.md §1.2).
     IrmaeMnist,
+    /// IRMAE CelebA VAE, 3x64x64 (EXPERIMENTS.md §1.3).
+    IrmaeCeleba,
+    /// Dalal's MNIST VAE, 1x28x28, latent 2 (EXPERIMENTS.md §1.5).
+    DalalMnist,
 }
 
-/// Last-layer up-sampler (Chandrasegaran et al.): the transposed-conv baseline, or
-/// an interpolation x2 followed by one `k`x`k` convolution.
+/// Last-layer up-sampler (Chandrasegaran et al., EXPERIMENTS.md §1.4): the
+/// transposed-conv baseline, or an x2 up-sampling (N nearest, B bilinear with
+/// align_corners, Z zero insertion) followed by one `k`x`k` "same" convolution
+/// (x.1.k) or three 5x5 convolutions without activations between them (x.3.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpsamplerName {
@@ -184,6 +190,49 @@ pub enum UpsamplerName {
     N15,
     /// Nearest x2 + Conv 7x7.
     N17,
+    /// Bilinear x2 + Conv 3x3.
+    B13,
+    /// Bilinear x2 + Conv 5x5.
+    B15,
+    /// Bilinear x2 + Conv 7x7.
+    B17,
+    /// Zero insertion x2 + Conv 3x3.
+    Z13,
+    /// Zero insertion x2 + Conv 5x5.
+    Z15,
+    /// Zero insertion x2 + Conv 7x7.
+    Z17,
+    /// Nearest x2 + three Conv 5x5.
+    N35,
+    /// Bilinear x2 + three Conv 5x5.
+    B35,
+    /// Zero insertion x2 + three Conv 5x5.
+    Z35,
+}
+
+/// Which decoder layer the up-sampler replaces (EXPERIMENTS.md §1.4). The two
+/// differ only for decoders that end in a 1x1 layer (IRMAE MNIST and CelebA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceLayer {
+    /// The last stride-2 transposed conv; its ReLU and the output layer stay.
+    LastStride2,
+    /// The last stride-2 transposed conv and everything after it: the new
+    /// convolution maps straight to the image channels.
+    Output,
+}
+
+/// Weight initialisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitScheme {
+    /// The reference code's framework: PyTorch for IRMAE nets, Keras for Dalal's.
+    Auto,
+    /// PyTorch defaults: Kaiming-uniform (a = sqrt 5) weights, biases uniform in
+    /// +-1/sqrt(fan_in).
+    Pytorch,
+    /// Keras defaults: Glorot-uniform kernels, zero biases.
+    Keras,
 }
 
 /// The `model:` section.
@@ -192,18 +241,24 @@ pub enum UpsamplerName {
 pub struct ModelConfig {
     /// Network family.
     pub arch: Arch,
-    /// Latent size n.
-    pub latent: u32,
+    /// Latent size n (default: 128 for IRMAE nets, 2 for Dalal's).
+    pub latent: Option<u32>,
     /// Up-sampler replacing the last stride-2 transposed conv.
     pub upsampler: UpsamplerName,
+    /// Which layer the up-sampler replaces.
+    pub replace: ReplaceLayer,
+    /// Weight initialisation.
+    pub init: InitScheme,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             arch: Arch::Auto,
-            latent: 128,
+            latent: None,
             upsampler: UpsamplerName::Convt,
+            replace: ReplaceLayer::LastStride2,
+            init: InitScheme::Auto,
         }
     }
 }
@@ -244,6 +299,31 @@ impl Default for OptimizerConfig {
     }
 }
 
+/// Triangular cyclic learning rate whose peak halves every cycle (Smith 2017;
+/// tensorflow-addons `CyclicalLearningRate` with scale 1/2^(cycle-1), as Dalal).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Triangular2 {
+    /// Lowest learning rate (> 0).
+    pub min_lr: f64,
+    /// Peak of the first cycle (>= min_lr).
+    pub max_lr: f64,
+    /// Steps from the bottom to the top of a cycle (>= 1); a cycle is 2 x step_size.
+    pub step_size: u32,
+}
+
+/// The learning-rate schedule: `constant` (the optimiser's lr) or
+/// `{triangular2: {min_lr, max_lr, step_size}}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum LrSchedule {
+    /// The optimiser's `lr` at every step.
+    #[default]
+    Constant,
+    /// Dalal's cyclic schedule.
+    Triangular2(Triangular2),
+}
+
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -264,6 +344,8 @@ pub struct TrainConfig {
     pub batch: u32,
     /// Optimiser and its options.
     pub optimizer: OptimizerConfig,
+    /// Learning-rate schedule.
+    pub lr_schedule: LrSchedule,
     /// Seed of weight init, reparameterisation noise and shuffling.
     pub seed: u64,
     /// Shuffle the training set each epoch (IRMAE does not).
@@ -278,6 +360,7 @@ impl Default for TrainConfig {
             epochs: 100,
             batch: 32,
             optimizer: OptimizerConfig::default(),
+            lr_schedule: LrSchedule::Constant,
             seed: 0,
             shuffle: false,
             device: DeviceChoice::Auto,
@@ -469,8 +552,10 @@ pub struct EvalConfig {
     pub metrics: Vec<Metric>,
     /// Reconstruct from mu or from a sample.
     pub reconstruct: Reconstruct,
-    /// Seed of the sampled z when `reconstruct: sample`.
+    /// Seed of the sampled z when `reconstruct: sample`, and of the prior samples.
     pub seed: u64,
+    /// Prior samples decoded for the samples grid (0: none).
+    pub samples: u32,
 }
 
 impl Default for EvalConfig {
@@ -480,6 +565,7 @@ impl Default for EvalConfig {
             metrics: vec![Metric::RmseSpatial, Metric::RmseFft2, Metric::RmseAi],
             reconstruct: Reconstruct::Mean,
             seed: 0,
+            samples: 64,
         }
     }
 }
@@ -493,6 +579,10 @@ pub struct ModelSpec {
     pub latent: u32,
     /// Up-sampler.
     pub upsampler: UpsamplerName,
+    /// Which layer it replaces.
+    pub replace: ReplaceLayer,
+    /// Initialisation (never `auto` here).
+    pub init: InitScheme,
     /// Image channels the decoder produces.
     pub channels: u32,
     /// Image side.

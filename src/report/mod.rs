@@ -1,3 +1,4 @@
 //! Result tables written from finished nodes.
 
+pub mod grid;
 pub mod summary;

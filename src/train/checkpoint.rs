@@ -1,34 +1,320 @@
-//! Saving and loading model weights, written atomically.
+//! Model weights and resumable training checkpoints, written atomically.
+//!
+//! A checkpoint is one safetensors file: every model parameter as an F32 tensor
+//! named by its module path (`encoder.convs.0.weight`, readable by PyTorch or
+//! candle), the optimizer state as one U8 tensor (burn's record of Adam's moments),
+//! and in the metadata the epoch, the step, the RNG states, the parameter ids and
+//! the training log so far. Resuming from it continues bit for bit.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use burn::module::Module;
+use anyhow::{anyhow, bail, Context, Result};
+use burn::module::ParamId;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, Optimizer};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::backend::Backend;
+use burn::store::{ModuleSnapshot, TensorSnapshot};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::TensorData;
+use rand_pcg::Pcg64;
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
 
 use crate::atomic::write_atomic;
 use crate::model::Vae;
 use crate::pipeline::schema::ModelSpec;
 
 /// File name of the final weights inside a run directory.
-pub const MODEL_FILE: &str = "model.bin";
+pub const MODEL_FILE: &str = "model.safetensors";
+/// File name of the last complete epoch's checkpoint inside a run directory.
+pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 
-/// Writes the weights of `model` to `path` (temporary sibling, then rename).
+/// Name of the optimizer-state tensor in a checkpoint.
+const OPTIMIZER_TENSOR: &str = "__optimizer_state";
+/// Name of the training-order tensor in a checkpoint.
+const ORDER_TENSOR: &str = "__train_order";
+/// Value of the `format` metadata entry.
+const FORMAT: &str = "runner-checkpoint-1";
+
+/// Everything besides the weights that training needs to continue exactly.
+#[derive(Debug, Clone)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epoch: u32,
+    /// Steps completed.
+    pub step: u64,
+    /// Stream of the reparameterisation noise.
+    pub noise_rng: Pcg64,
+    /// Stream of the epoch shuffles.
+    pub shuffle_rng: Pcg64,
+    /// Current order of the training images.
+    pub order: Vec<usize>,
+    /// train_log.csv so far.
+    pub log: String,
+    /// Training seconds so far.
+    pub wall_s: f64,
+    /// Last finite total loss.
+    pub last_finite: Option<f64>,
+}
+
+/// Parameter tensors of `model`: (path, id, data).
+fn parameters<B: Backend>(model: &Vae<B>) -> Result<Vec<(String, ParamId, TensorData)>> {
+    model
+        .collect(None, None, false)
+        .into_iter()
+        .map(|s| {
+            let id = s
+                .tensor_id
+                .ok_or_else(|| anyhow!("parameter {} has no id", s.full_path()))?;
+            let data = s
+                .to_data()
+                .map_err(|e| anyhow!("reading {}: {e:?}", s.full_path()))?;
+            Ok((s.full_path(), id, data.convert::<f32>()))
+        })
+        .collect()
+}
+
+/// Serialises `tensors` (name, dtype, shape, bytes) and `metadata` as safetensors.
+fn serialize(
+    tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let views = tensors
+        .iter()
+        .map(|(name, dtype, shape, bytes)| {
+            TensorView::new(*dtype, shape.clone(), bytes)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| anyhow!("tensor {name}: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| anyhow!("serialising safetensors: {e}"))
+}
+
+/// The model's parameters as safetensors entries.
+fn weight_entries<B: Backend>(
+    model: &Vae<B>,
+) -> Result<(
+    Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+    HashMap<String, String>,
+)> {
+    let mut tensors = Vec::new();
+    let mut ids = HashMap::new();
+    for (path, id, data) in parameters(model)? {
+        let shape = data.shape.to_vec();
+        let bytes = data.as_bytes().to_vec();
+        ids.insert(path.clone(), id.serialize());
+        tensors.push((path, Dtype::F32, shape, bytes));
+    }
+    Ok((tensors, ids))
+}
+
+/// Writes the weights of `model` to `path` as safetensors (temporary sibling, then rename).
 pub fn save_model<B: Backend>(model: &Vae<B>, path: &Path) -> Result<()> {
-    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let bytes: Vec<u8> = recorder
-        .record(model.clone().into_record(), ())
-        .context("serialising model weights")?;
+    let (tensors, _) = weight_entries(model)?;
+    let metadata = HashMap::from([("format".to_string(), "runner-model-1".to_string())]);
+    let bytes = serialize(&tensors, metadata)?;
     write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Loads the parameters stored in `file` (safetensors bytes) into `model`, matching
+/// by module path; returns the stored id of each path.
+fn apply_weights<B: Backend>(
+    model: &mut Vae<B>,
+    file: &SafeTensors,
+    origin: &Path,
+) -> Result<HashMap<String, ParamId>> {
+    let fresh = model.collect(None, None, false);
+    let mut snapshots = Vec::with_capacity(fresh.len());
+    let mut new_ids = HashMap::new();
+    for s in fresh {
+        let path = s.full_path();
+        let view = file
+            .tensor(&path)
+            .map_err(|_| anyhow!("{} has no tensor {path}", origin.display()))?;
+        if view.shape() != s.shape.to_vec().as_slice() || view.dtype() != Dtype::F32 {
+            bail!(
+                "{}: tensor {path} has shape {:?}, the model needs {:?}",
+                origin.display(),
+                view.shape(),
+                s.shape
+            );
+        }
+        let data = TensorData::from_bytes_vec(
+            view.data().to_vec(),
+            view.shape().to_vec(),
+            burn::tensor::DType::F32,
+        );
+        let id = s.tensor_id.unwrap_or_default();
+        new_ids.insert(path, id);
+        snapshots.push(TensorSnapshot::from_data(
+            data,
+            s.path_stack.unwrap_or_default(),
+            s.container_stack.unwrap_or_default(),
+            id,
+        ));
+    }
+    let result = model.apply(snapshots, None, None, false);
+    if !result.errors.is_empty() {
+        bail!(
+            "{}: could not load weights: {:?}",
+            origin.display(),
+            result.errors
+        );
+    }
+    Ok(new_ids)
 }
 
 /// Reads weights written by [`save_model`] into a fresh network of `spec`.
 pub fn load_model<B: Backend>(spec: &ModelSpec, path: &Path, device: &B::Device) -> Result<Vae<B>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = SafeTensors::deserialize(&bytes)
+        .map_err(|e| anyhow!("{}: not a safetensors file: {e}", path.display()))?;
+    let mut model = Vae::new(spec, device);
+    apply_weights(&mut model, &file, path)?;
+    Ok(model)
+}
+
+/// The optimizer used for training.
+pub type VaeAdam<B> = OptimizerAdaptor<Adam, Vae<B>, B>;
+
+/// Writes a checkpoint of `model`, `optim` and `state` to `path`, atomically.
+pub fn save_checkpoint<B: AutodiffBackend>(
+    model: &Vae<B>,
+    optim: &VaeAdam<B>,
+    state: &TrainState,
+    path: &Path,
+) -> Result<()> {
+    let (mut tensors, ids) = weight_entries(model)?;
     let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let record = recorder
-        .load(bytes, device)
-        .with_context(|| format!("decoding model weights in {}", path.display()))?;
-    Ok(Vae::new(spec, device).load_record(record))
+    let optimizer: Vec<u8> = recorder
+        .record(optim.to_record(), ())
+        .context("serialising optimizer state")?;
+    tensors.push((
+        OPTIMIZER_TENSOR.to_string(),
+        Dtype::U8,
+        vec![optimizer.len()],
+        optimizer,
+    ));
+    let order: Vec<u8> = state
+        .order
+        .iter()
+        .flat_map(|&i| (i as u32).to_le_bytes())
+        .collect();
+    tensors.push((
+        ORDER_TENSOR.to_string(),
+        Dtype::U32,
+        vec![state.order.len()],
+        order,
+    ));
+    let json = |v: &dyn erased::Json| v.to_json();
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("epoch".to_string(), state.epoch.to_string()),
+        ("step".to_string(), state.step.to_string()),
+        ("wall_s".to_string(), state.wall_s.to_string()),
+        ("last_finite".to_string(), json(&state.last_finite)?),
+        ("noise_rng".to_string(), json(&state.noise_rng)?),
+        ("shuffle_rng".to_string(), json(&state.shuffle_rng)?),
+        ("param_ids".to_string(), json(&ids)?),
+        ("train_log".to_string(), state.log.clone()),
+    ]);
+    let bytes = serialize(&tensors, metadata)?;
+    write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads a checkpoint into a fresh `model` and `optim` (both from the same config);
+/// returns them with the saved state.
+pub fn load_checkpoint<B: AutodiffBackend>(
+    mut model: Vae<B>,
+    optim: VaeAdam<B>,
+    path: &Path,
+    device: &B::Device,
+) -> Result<(Vae<B>, VaeAdam<B>, TrainState)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| anyhow!("{}: not a safetensors file: {e}", path.display()))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    let get = |key: &str| {
+        meta.get(key)
+            .ok_or_else(|| anyhow!("{}: checkpoint has no `{key}`", path.display()))
+    };
+    if get("format")? != FORMAT {
+        bail!(
+            "{}: unknown checkpoint format {}",
+            path.display(),
+            get("format")?
+        );
+    }
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let new_ids = apply_weights(&mut model, &file, path)?;
+
+    // The optimizer state is keyed by parameter id; the fresh model has new ids,
+    // so re-key it through the module paths.
+    let old_ids: HashMap<String, String> = serde_json::from_str(get("param_ids")?)?;
+    let old_to_new: HashMap<ParamId, ParamId> = old_ids
+        .iter()
+        .filter_map(|(path, old)| Some((ParamId::try_deserialize(old)?, *new_ids.get(path)?)))
+        .collect();
+    let blob = file
+        .tensor(OPTIMIZER_TENSOR)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
+    let record: <VaeAdam<B> as Optimizer<Vae<B>, B>>::Record = recorder
+        .load(blob.data().to_vec(), device)
+        .context("decoding optimizer state")?;
+    let record = record
+        .into_iter()
+        .map(|(old, state)| {
+            let new = old_to_new.get(&old).ok_or_else(|| {
+                anyhow!(
+                    "{}: optimizer state for an unknown parameter",
+                    path.display()
+                )
+            })?;
+            Ok((*new, state))
+        })
+        .collect::<Result<_>>()?;
+    let optim = optim.load_record(record);
+
+    let order_view = file
+        .tensor(ORDER_TENSOR)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let order = order_view
+        .data()
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .collect();
+    let parse = |key: &str| -> Result<f64> {
+        get(key)?
+            .parse::<f64>()
+            .with_context(|| format!("bad `{key}`"))
+    };
+    let state = TrainState {
+        epoch: parse("epoch")? as u32,
+        step: parse("step")? as u64,
+        noise_rng: serde_json::from_str(get("noise_rng")?)?,
+        shuffle_rng: serde_json::from_str(get("shuffle_rng")?)?,
+        order,
+        log: get("train_log")?.clone(),
+        wall_s: parse("wall_s")?,
+        last_finite: serde_json::from_str(get("last_finite")?)?,
+    };
+    Ok((model, optim, state))
+}
+
+/// JSON encoding of small metadata values.
+mod erased {
+    /// A value that can be written as JSON.
+    pub trait Json {
+        /// The JSON text.
+        fn to_json(&self) -> anyhow::Result<String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> anyhow::Result<String> {
+            Ok(serde_json::to_string(self)?)
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod run;
+pub mod schedule;
 
 /// The CPU backend (burn's pure-Rust flex backend).
 pub type CpuBackend = burn::backend::Flex;

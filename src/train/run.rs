@@ -13,7 +13,10 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
-use super::checkpoint::{save_model, MODEL_FILE};
+use super::checkpoint::{
+    load_checkpoint, save_checkpoint, save_model, TrainState, VaeAdam, CHECKPOINT_FILE, MODEL_FILE,
+};
+use super::schedule::learning_rate;
 use super::TrainBackend;
 use crate::atomic::write_atomic;
 use crate::data::ImageSet;
@@ -95,8 +98,38 @@ pub fn init_model<B: Backend>(cfg: &ResolvedPipeline, device: &B::Device) -> Vae
     Vae::new(&cfg.model, device)
 }
 
-/// Trains the VAE of `cfg` on `data` and writes `model.bin` and `train_log.csv`
-/// into `dir`. `label` names the node on the progress bar.
+/// Adam with the options of `cfg`.
+pub fn adam_for(cfg: &ResolvedPipeline) -> VaeAdam<TrainBackend> {
+    let OptimizerConfig::Adam(adam) = &cfg.train.optimizer;
+    AdamConfig::new()
+        .with_beta_1(adam.betas[0] as f32)
+        .with_beta_2(adam.betas[1] as f32)
+        .with_epsilon(adam.eps as f32)
+        .init::<TrainBackend, Vae<TrainBackend>>()
+}
+
+/// The state of a run that starts from scratch.
+fn fresh_state(cfg: &ResolvedPipeline, n: usize, names: &[&str]) -> TrainState {
+    let mut log = String::from("epoch,step,loss");
+    for name in names {
+        let _ = write!(log, ",{name}");
+    }
+    log.push_str(",kl,lr,wall_s\n");
+    TrainState {
+        epoch: 0,
+        step: 0,
+        noise_rng: Pcg64::seed_from_u64(cfg.train.seed.wrapping_add(0x9e37_79b9_7f4a_7c15)),
+        shuffle_rng: Pcg64::seed_from_u64(cfg.train.seed ^ 0x5eed_5eed),
+        order: (0..n).collect(),
+        log,
+        wall_s: 0.0,
+        last_finite: None,
+    }
+}
+
+/// Trains the VAE of `cfg` on `data` in `dir`: a checkpoint after every epoch
+/// (resumed from when present), then `model.safetensors` and `train_log.csv`.
+/// `label` names the node on the progress bar.
 pub fn train(
     cfg: &ResolvedPipeline,
     data: &ImageSet,
@@ -105,51 +138,51 @@ pub fn train(
     progress: &Progress,
 ) -> Result<(), TrainError> {
     let device = Default::default();
-    let mut model = init_model::<TrainBackend>(cfg, &device);
-    let OptimizerConfig::Adam(adam) = &cfg.train.optimizer;
-    let mut optim = AdamConfig::new()
-        .with_beta_1(adam.betas[0] as f32)
-        .with_beta_2(adam.betas[1] as f32)
-        .with_epsilon(adam.eps as f32)
-        .init::<TrainBackend, Vae<TrainBackend>>();
-    let lr = adam.lr;
     let mix = LossMix::<TrainBackend>::new(&cfg.loss, data.height, data.width, &device);
     let names = mix.term_names();
-
-    let mut log = String::from("epoch,step,loss");
-    for name in &names {
-        let _ = write!(log, ",{name}");
-    }
-    log.push_str(",kl,lr,wall_s\n");
+    let model = init_model::<TrainBackend>(cfg, &device);
+    let optim = adam_for(cfg);
+    let checkpoint = dir.join(CHECKPOINT_FILE);
+    let (mut model, mut optim, mut state) = if checkpoint.exists() {
+        let (model, optim, state) = load_checkpoint(model, optim, &checkpoint, &device)?;
+        progress.println(format!("{label}: resuming after epoch {}", state.epoch));
+        (model, optim, state)
+    } else {
+        (model, optim, fresh_state(cfg, data.len(), &names))
+    };
 
     let n = data.len();
     let batch = (cfg.train.batch as usize).min(n);
     let steps_per_epoch = n.div_ceil(batch) as u64;
-    let total_steps = steps_per_epoch * cfg.train.epochs as u64;
-    let bar = progress.bar(label, total_steps);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut shuffle_rng = Pcg64::seed_from_u64(cfg.train.seed ^ 0x5eed_5eed);
-    let mut noise_rng = Pcg64::seed_from_u64(cfg.train.seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
-    let start = Instant::now();
-    let mut step: u64 = 0;
-    let mut last_finite: Option<f64> = None;
+    let epochs = cfg.train.epochs;
+    let bar = progress.bar(label, n as u64 * u64::from(epochs));
+    bar.set_position(n as u64 * u64::from(state.epoch));
+    // Wall time continues across resumes.
+    let (start, wall_before) = (Instant::now(), state.wall_s);
     // Running sums over the current log window: total, each term, KL.
     let mut window = vec![0f64; names.len() + 2];
     let mut window_steps = 0u64;
 
-    for epoch in 1..=cfg.train.epochs {
+    for epoch in state.epoch + 1..=epochs {
         if cfg.train.shuffle {
-            order.shuffle(&mut shuffle_rng);
+            state.order.shuffle(&mut state.shuffle_rng);
         }
+        let order = state.order.clone();
         for chunk in order.chunks(batch) {
             if crate::interrupt::requested() {
                 bar.abandon_with_message("interrupted");
                 return Err(TrainError::Interrupted);
             }
-            step += 1;
+            let lr = learning_rate(&cfg.train, state.step);
+            state.step += 1;
+            let step = state.step;
             let x = batch_tensor::<TrainBackend>(data, chunk, &device);
-            let noise =
-                normal_noise::<TrainBackend>(&mut noise_rng, chunk.len(), model.latent(), &device);
+            let noise = normal_noise::<TrainBackend>(
+                &mut state.noise_rng,
+                chunk.len(),
+                model.latent(),
+                &device,
+            );
             let out = model.forward(x.clone(), noise);
             let values = mix.compute(&out, x);
             let total: f64 = values.total.clone().into_scalar().elem();
@@ -158,10 +191,12 @@ pub fn train(
                 return Err(TrainError::Diverged {
                     epoch,
                     step,
-                    last_finite: last_finite.map_or("none".into(), |v| format!("{v:.6}")),
+                    last_finite: state
+                        .last_finite
+                        .map_or("none".into(), |v| format!("{v:.6}")),
                 });
             }
-            last_finite = Some(total);
+            state.last_finite = Some(total);
             window[0] += total;
             for (slot, (_, value)) in window[1..].iter_mut().zip(&values.terms) {
                 *slot += value.clone().into_scalar().elem::<f64>();
@@ -173,33 +208,44 @@ pub fn train(
             let grads = GradientsParams::from_grads(grads, &model);
             model = optim.step(lr, model, grads);
 
-            let epoch_end = step.is_multiple_of(steps_per_epoch);
-            if step.is_multiple_of(LOG_EVERY) || epoch_end {
+            if step.is_multiple_of(LOG_EVERY) || step.is_multiple_of(steps_per_epoch) {
                 let k = window_steps as f64;
-                let _ = write!(log, "{epoch},{step}");
+                let _ = write!(state.log, "{epoch},{step}");
                 for v in &window {
-                    let _ = write!(log, ",{:.6}", v / k);
+                    let _ = write!(state.log, ",{:.6}", v / k);
                 }
-                let _ = writeln!(log, ",{lr:e},{:.3}", start.elapsed().as_secs_f64());
-                bar.set_message(format!("epoch {epoch} loss {:.4}", window[0] / k));
+                let _ = writeln!(
+                    state.log,
+                    ",{lr:e},{:.3}",
+                    wall_before + start.elapsed().as_secs_f64()
+                );
+                bar.set_message(format!(
+                    "epoch {epoch}/{epochs} step {step} loss {:.4}",
+                    window[0] / k
+                ));
                 window.iter_mut().for_each(|v| *v = 0.0);
                 window_steps = 0;
             }
-            bar.inc(1);
+            bar.inc(chunk.len() as u64);
         }
+        state.epoch = epoch;
+        state.wall_s = wall_before + start.elapsed().as_secs_f64();
+        save_checkpoint(&model, &optim, &state, &checkpoint)?;
         if !progress.interactive() {
             progress.println(format!(
-                "{label}: epoch {epoch}/{} done, loss {:.4}, {:.1}s",
-                cfg.train.epochs,
-                last_finite.unwrap_or(f64::NAN),
-                start.elapsed().as_secs_f64()
+                "{label}: epoch {epoch}/{epochs} done, loss {:.4}, {:.1}s",
+                state.last_finite.unwrap_or(f64::NAN),
+                state.wall_s
             ));
         }
     }
     bar.finish_and_clear();
     save_model(&model, &dir.join(MODEL_FILE))?;
-    write_atomic(&dir.join(TRAIN_LOG), log.as_bytes())
+    write_atomic(&dir.join(TRAIN_LOG), state.log.as_bytes())
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", dir.join(TRAIN_LOG).display()))?;
+    // The final weights are in model.safetensors; the checkpoint (weights and
+    // Adam moments) is only needed to resume an unfinished run.
+    let _ = std::fs::remove_file(&checkpoint);
     Ok(())
 }
 
@@ -228,6 +274,8 @@ mod tests {
                 arch: Arch::IrmaeShape,
                 latent: 16,
                 upsampler,
+                replace: crate::pipeline::schema::ReplaceLayer::LastStride2,
+                init: crate::pipeline::schema::InitScheme::Pytorch,
                 channels: 1,
                 size: 32,
             },

@@ -1,0 +1,550 @@
+//! CPU training-throughput benchmark (issue 3): runner's training step for the
+//! IRMAE MNIST VAE (EXPERIMENTS.md §1.2, n = 128; loss of §3.1: BCE + 0.1 KL,
+//! Adam lr 1e-4) at batch 32 and 64, side by side with the same network in
+//! PyTorch (`bench/torch_irmae_mnist.py`), run in the same invocation on the same
+//! number of threads. Target: runner's step time at most 1.5x PyTorch's.
+//!
+//! After the table, each layer is timed on its own (forward, then backward) at
+//! the batch-64 shapes on both sides, to show where the time goes.
+//!
+//! Run with `cargo bench --bench train_step`. Environment:
+//! - `RUNNER_BENCH_PYTHON`: the Python that has torch (default `python3`);
+//! - `RUNNER_BENCH_STEPS`: timed steps per batch size (default 30);
+//! - `RUNNER_BENCH_WARMUP`: untimed steps first (default 5).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::activation::relu;
+use burn::tensor::{Distribution, ElementConversion, Tensor};
+use runner::loss::LossMix;
+use runner::model::vae::VaeOutput;
+use runner::model::Vae;
+use runner::pipeline::load::load_pipeline_str;
+use runner::pipeline::schema::ResolvedPipeline;
+use runner::train::TrainBackend;
+use serde_json::Value;
+
+type B = TrainBackend;
+
+/// Latent size n of the benchmarked net.
+const LATENT: usize = 128;
+/// Adam learning rate (EXPERIMENTS.md §3.1).
+const LR: f64 = 1e-4;
+/// Runner's step time may be at most this multiple of PyTorch's.
+const TARGET_RATIO: f64 = 1.5;
+/// The batch sizes of the table; the per-layer breakdown uses the last one.
+const BATCHES: [usize; 2] = [32, 64];
+/// The PyTorch side, relative to the crate root.
+const SCRIPT: &str = "bench/torch_irmae_mnist.py";
+/// How to get torch into a virtual environment (PyPI only).
+const INSTALL_HINT: &str = "python3 -m venv .bench-venv && .bench-venv/bin/pip install torch, \
+then RUNNER_BENCH_PYTHON=.bench-venv/bin/python cargo bench --bench train_step";
+
+/// The benchmarked cell: the IRMAE MNIST net with the BCE + KL loss, FFT term
+/// off. Going through the pipeline loader keeps this file independent of the
+/// exact fields of `ModelSpec` and `LossConfig`; resolution only reads this text
+/// (no data files are opened).
+const PIPELINE: &str = "\
+name: bench_train_step
+dataset: {name: mnist, size: 32}
+model: {arch: irmae_mnist, latent: 128, upsampler: convt}
+train: {batch: 32, optimizer: {adam: {lr: 1.0e-4}}}
+loss: {kl: {beta: 0.1}, terms: [{bce: {}}]}
+";
+
+/// An unsigned integer from the environment variable `name`, or `default`.
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a whole number, got {v:?}")),
+        Err(_) => default,
+    }
+}
+
+/// The 1-, 5- and 15-minute load averages, to judge whether the machine was busy.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Median of `v` (in whatever unit it holds).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Seconds since `t`, in milliseconds.
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// The resolved benchmark cell.
+fn bench_config() -> ResolvedPipeline {
+    let mut loaded = load_pipeline_str(Path::new("train_step.yaml"), PIPELINE, &[])
+        .unwrap_or_else(|e| panic!("benchmark pipeline does not resolve: {e}"));
+    assert_eq!(loaded.cells.len(), 1, "no sweep in the benchmark pipeline");
+    loaded.cells.remove(0).config
+}
+
+/// One side's training-step timings, in ms (medians over the timed steps).
+#[derive(Debug, Clone, Default)]
+struct StepTimes {
+    /// Whole step.
+    step: f64,
+    /// Mean whole step, to show outliers next to the median.
+    step_mean: f64,
+    /// Noise + forward + loss + reading the loss back.
+    forward_loss: f64,
+    /// Backward and collecting the parameter gradients.
+    backward: f64,
+    /// The Adam update.
+    optimizer: f64,
+}
+
+/// Times runner's training step (forward + loss + backward + Adam) at `batch`.
+fn time_runner_training(
+    cfg: &ResolvedPipeline,
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+) -> StepTimes {
+    let device = Default::default();
+    let mut model = Vae::<B>::new(&cfg.model, &device);
+    // PyTorch's Adam defaults (burn's epsilon default is 1e-5); the value does not
+    // change the work done, only keeps the two sides the same algorithm.
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, Vae<B>>();
+    let size = cfg.model.size as usize;
+    let channels = cfg.model.channels as usize;
+    let mix = LossMix::<B>::new(&cfg.loss, size, size, &device);
+    let x = Tensor::<B, 4>::random(
+        [batch, channels, size, size],
+        Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let (mut step, mut fwd, mut bwd, mut opt) = (vec![], vec![], vec![], vec![]);
+    for i in 0..warmup + steps {
+        let t0 = Instant::now();
+        let noise =
+            Tensor::<B, 2>::random([batch, LATENT], Distribution::Normal(0.0, 1.0), &device);
+        let out = model.forward(x.clone(), noise);
+        let total = mix.compute(&out, x.clone()).total;
+        // The training loop reads the loss every step (log, divergence check);
+        // it also makes sure the forward pass has really been computed here.
+        let value: f64 = total.clone().into_scalar().elem();
+        assert!(value.is_finite(), "loss diverged in the benchmark");
+        let t1 = Instant::now();
+        let grads = GradientsParams::from_grads(total.backward(), &model);
+        let t2 = Instant::now();
+        model = optim.step(LR, model, grads);
+        let t3 = Instant::now();
+        if i >= warmup {
+            step.push((t3 - t0).as_secs_f64() * 1e3);
+            fwd.push((t1 - t0).as_secs_f64() * 1e3);
+            bwd.push((t2 - t1).as_secs_f64() * 1e3);
+            opt.push((t3 - t2).as_secs_f64() * 1e3);
+        }
+    }
+    StepTimes {
+        step_mean: step.iter().sum::<f64>() / step.len() as f64,
+        step: median(&mut step),
+        forward_loss: median(&mut fwd),
+        backward: median(&mut bwd),
+        optimizer: median(&mut opt),
+    }
+}
+
+/// What the PyTorch script printed, or why it could not run.
+struct TorchRun {
+    /// The training-step timings.
+    times: StepTimes,
+    /// (layer, forward ms, backward ms), when asked for.
+    per_layer: Vec<(String, f64, f64)>,
+}
+
+/// Runs the PyTorch script for `batch`; `Err` holds a note for the reader.
+fn run_torch(
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    threads: usize,
+    per_layer: bool,
+) -> Result<TorchRun, String> {
+    let python = std::env::var("RUNNER_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCRIPT);
+    let mut cmd = Command::new(&python);
+    cmd.arg(&script)
+        .args(["--batch", &batch.to_string()])
+        .args(["--steps", &steps.to_string()])
+        .args(["--warmup", &warmup.to_string()])
+        .args(["--threads", &threads.to_string()]);
+    if per_layer {
+        cmd.arg("--per-layer");
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot start {python:?}: {e}. Install torch: {INSTALL_HINT}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        // The script exits with 3 when `import torch` fails.
+        let why = if out.status.code() == Some(3) {
+            format!("{python} has no torch ({})", stderr.trim())
+        } else {
+            format!(
+                "{python} {SCRIPT} failed ({}): {}",
+                out.status,
+                stderr.trim()
+            )
+        };
+        return Err(format!("{why}. Install torch: {INSTALL_HINT}"));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut run = TorchRun {
+        times: StepTimes::default(),
+        per_layer: Vec::new(),
+    };
+    let num = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
+    for line in stdout.lines().filter(|l| l.starts_with('{')) {
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| format!("unreadable line from {SCRIPT}: {e}: {line}"))?;
+        if let Some(rows) = v["per_layer"].as_array() {
+            run.per_layer = rows
+                .iter()
+                .map(|r| {
+                    let name = r["name"].as_str().unwrap_or("?").to_string();
+                    (name, num(r, "forward_ms"), num(r, "backward_ms"))
+                })
+                .collect();
+        } else {
+            let phases = &v["phases_ms"];
+            run.times = StepTimes {
+                step: num(&v, "ms_per_step"),
+                step_mean: num(&v, "ms_per_step_mean"),
+                forward_loss: num(phases, "forward_loss"),
+                backward: num(phases, "backward"),
+                optimizer: num(phases, "optimizer"),
+            };
+        }
+    }
+    if run.times.step.is_nan() || run.times.step == 0.0 {
+        return Err(format!("{SCRIPT} printed no timing: {stdout}"));
+    }
+    Ok(run)
+}
+
+/// Median forward and backward time (ms) of `layer` on an input of `shape`.
+///
+/// The backward pass is that of `(out * g).sum()` for a fixed random `g`, so the
+/// incoming gradient is dense like a real one; the PyTorch script does the same.
+/// `needs_grad` is false for the first layer, whose input is the data.
+fn time_layer<const D: usize, const E: usize>(
+    shape: [usize; D],
+    needs_grad: bool,
+    reps: usize,
+    warmup: usize,
+    layer: impl Fn(Tensor<B, D>) -> Tensor<B, E>,
+) -> (f64, f64) {
+    let device = Default::default();
+    let mut x = Tensor::<B, D>::random(shape, Distribution::Uniform(0.0, 1.0), &device);
+    if needs_grad {
+        x = x.require_grad();
+    }
+    let out_shape = layer(x.clone()).dims();
+    let g = Tensor::<B, E>::random(out_shape, Distribution::Normal(0.0, 1.0), &device);
+    let (mut fwd, mut bwd) = (vec![], vec![]);
+    for i in 0..warmup + reps {
+        let t0 = Instant::now();
+        let out = layer(x.clone());
+        let f = ms_since(t0);
+        let loss = (out * g.clone()).sum();
+        let t1 = Instant::now();
+        let grads = loss.backward();
+        let b = ms_since(t1);
+        drop(grads);
+        if i >= warmup {
+            fwd.push(f);
+            bwd.push(b);
+        }
+    }
+    (median(&mut fwd), median(&mut bwd))
+}
+
+/// Conv(k4, s2, p1), as in the encoder.
+fn down_conv(cin: usize, cout: usize) -> Conv2d<B> {
+    Conv2dConfig::new([cin, cout], [4, 4])
+        .with_stride([2, 2])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(&Default::default())
+}
+
+/// ConvT(k, s, p), as in the decoder.
+fn convt(cin: usize, cout: usize, k: usize, s: usize, p: usize) -> ConvTranspose2d<B> {
+    ConvTranspose2dConfig::new([cin, cout], [k, k])
+        .with_stride([s, s])
+        .with_padding([p, p])
+        .init(&Default::default())
+}
+
+/// Linear with bias.
+fn linear(din: usize, dout: usize) -> Linear<B> {
+    LinearConfig::new(din, dout).init(&Default::default())
+}
+
+/// (layer, forward ms, backward ms) for each layer of the net at `batch`, plus
+/// the loss. The layers are built with burn's modules and the same
+/// hyper-parameters as runner's model (EXPERIMENTS.md §1.2).
+fn runner_per_layer(
+    cfg: &ResolvedPipeline,
+    batch: usize,
+    reps: usize,
+    warmup: usize,
+) -> Vec<(String, f64, f64)> {
+    let b = batch;
+    let mut rows = Vec::new();
+    let mut add = |name: &str, t: (f64, f64)| rows.push((name.to_string(), t.0, t.1));
+
+    let conv = down_conv(1, 32);
+    add(
+        "enc conv1 1->32 +relu",
+        time_layer([b, 1, 32, 32], false, reps, warmup, |x| {
+            relu(conv.forward(x))
+        }),
+    );
+    let conv = down_conv(32, 64);
+    add(
+        "enc conv2 32->64 +relu",
+        time_layer([b, 32, 16, 16], true, reps, warmup, |x| {
+            relu(conv.forward(x))
+        }),
+    );
+    let conv = down_conv(64, 128);
+    add(
+        "enc conv3 64->128 +relu",
+        time_layer([b, 64, 8, 8], true, reps, warmup, |x| relu(conv.forward(x))),
+    );
+    let conv = down_conv(128, 256);
+    add(
+        "enc conv4 128->256 +relu",
+        time_layer([b, 128, 4, 4], true, reps, warmup, |x| {
+            relu(conv.forward(x))
+        }),
+    );
+    let fc = linear(1024, 2 * LATENT);
+    add(
+        "enc linear 1024->256",
+        time_layer([b, 1024], true, reps, warmup, |x| fc.forward(x)),
+    );
+    let fc = linear(LATENT, 128 * 8 * 8);
+    add(
+        "dec linear 128->8192 +relu",
+        time_layer([b, LATENT], true, reps, warmup, |z| {
+            relu(fc.forward(z).reshape([b, 128, 8, 8]))
+        }),
+    );
+    let up = convt(128, 64, 4, 2, 1);
+    add(
+        "dec convT 128->64 +relu",
+        time_layer([b, 128, 8, 8], true, reps, warmup, |x| relu(up.forward(x))),
+    );
+    let up = convt(64, 32, 4, 2, 1);
+    add(
+        "dec convT 64->32 +relu",
+        time_layer([b, 64, 16, 16], true, reps, warmup, |x| relu(up.forward(x))),
+    );
+    let out = convt(32, 1, 1, 1, 0);
+    add(
+        "dec convT 32->1 k1",
+        time_layer([b, 32, 32, 32], true, reps, warmup, |x| out.forward(x)),
+    );
+
+    // The loss alone, through runner's LossMix, backward into (mu, logvar, logits).
+    let device = Default::default();
+    let mix = LossMix::<B>::new(&cfg.loss, 32, 32, &device);
+    let normal = || Distribution::Normal(0.0, 1.0);
+    let mu = Tensor::<B, 2>::random([b, LATENT], normal(), &device).require_grad();
+    let logvar = Tensor::<B, 2>::random([b, LATENT], normal(), &device).require_grad();
+    let logits = Tensor::<B, 4>::random([b, 1, 32, 32], normal(), &device).require_grad();
+    let target = Tensor::<B, 4>::random([b, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
+    let (mut fwd, mut bwd) = (vec![], vec![]);
+    for i in 0..warmup + reps {
+        let t0 = Instant::now();
+        let out = VaeOutput {
+            logits: logits.clone(),
+            mu: mu.clone(),
+            logvar: logvar.clone(),
+        };
+        let total = mix.compute(&out, target.clone()).total;
+        let f = ms_since(t0);
+        let t1 = Instant::now();
+        let grads = total.backward();
+        let bw = ms_since(t1);
+        drop(grads);
+        if i >= warmup {
+            fwd.push(f);
+            bwd.push(bw);
+        }
+    }
+    add("loss (BCE + KL)", (median(&mut fwd), median(&mut bwd)));
+    rows
+}
+
+/// Prints the per-phase split of one batch size.
+fn print_phases(batch: usize, runner: &StepTimes, torch: Option<&StepTimes>) {
+    let phases = [
+        (
+            "forward + loss",
+            runner.forward_loss,
+            torch.map(|t| t.forward_loss),
+        ),
+        ("backward", runner.backward, torch.map(|t| t.backward)),
+        ("Adam step", runner.optimizer, torch.map(|t| t.optimizer)),
+    ];
+    for (name, r, t) in phases {
+        match t {
+            Some(t) => println!(
+                "  batch {batch:>3} {name:<16} runner {r:>8.2} ms   torch {t:>8.2} ms   ratio {:>5.2}",
+                r / t
+            ),
+            None => println!("  batch {batch:>3} {name:<16} runner {r:>8.2} ms"),
+        }
+    }
+}
+
+fn main() {
+    let steps = env_usize("RUNNER_BENCH_STEPS", 30).max(1);
+    let warmup = env_usize("RUNNER_BENCH_WARMUP", 5);
+    // burn's flex backend runs on rayon's global pool; torch gets as many threads.
+    let threads = rayon::current_num_threads();
+    let cfg = bench_config();
+    println!(
+        "IRMAE MNIST VAE training step (forward + BCE/KL loss + backward + Adam), \
+         {threads} threads, {steps} timed steps after {warmup} warm-up; median step time"
+    );
+    println!("load average at start: {}", load_average());
+
+    let mut results = Vec::new();
+    let mut torch_note = None;
+    for &batch in &BATCHES {
+        let runner = time_runner_training(&cfg, batch, steps, warmup);
+        let torch = match run_torch(batch, steps, warmup, threads, false) {
+            Ok(run) => Some(run.times),
+            Err(note) => {
+                torch_note = Some(note);
+                None
+            }
+        };
+        results.push((batch, runner, torch));
+    }
+
+    println!();
+    println!(
+        "{:>5} | {:>14} | {:>12} | {:>13} | {:>11} | {:>12} | target",
+        "batch", "runner ms/step", "runner img/s", "torch ms/step", "torch img/s", "runner/torch"
+    );
+    for (batch, runner, torch) in &results {
+        let img_s = |ms: f64| *batch as f64 / (ms / 1e3);
+        match torch {
+            Some(t) => {
+                let ratio = runner.step / t.step;
+                let verdict = if ratio <= TARGET_RATIO {
+                    "met"
+                } else {
+                    "MISSED"
+                };
+                println!(
+                    "{batch:>5} | {:>14.2} | {:>12.1} | {:>13.2} | {:>11.1} | {ratio:>12.2} | <= {TARGET_RATIO} {verdict}",
+                    runner.step,
+                    img_s(runner.step),
+                    t.step,
+                    img_s(t.step)
+                );
+            }
+            None => println!(
+                "{batch:>5} | {:>14.2} | {:>12.1} | {:>13} | {:>11} | {:>12} | <= {TARGET_RATIO} (no torch)",
+                runner.step,
+                img_s(runner.step),
+                "-",
+                "-",
+                "-"
+            ),
+        }
+    }
+    println!();
+    println!("mean step time (ms), to spot outliers:");
+    for (batch, runner, torch) in &results {
+        match torch {
+            Some(t) => println!(
+                "  batch {batch:>3} runner {:.2}   torch {:.2}",
+                runner.step_mean, t.step_mean
+            ),
+            None => println!("  batch {batch:>3} runner {:.2}", runner.step_mean),
+        }
+    }
+    println!("phases (median ms):");
+    for (batch, runner, torch) in &results {
+        print_phases(*batch, runner, torch.as_ref());
+    }
+    if let Some(note) = &torch_note {
+        println!();
+        println!("NOTE: PyTorch side skipped: {note}");
+    }
+
+    // Per-layer breakdown at the largest batch.
+    let batch = *BATCHES.last().expect("a batch size");
+    println!();
+    println!(
+        "per layer at batch {batch} (each timed alone, median of {steps}; backward of (out * g).sum())"
+    );
+    let runner_rows = runner_per_layer(&cfg, batch, steps, warmup);
+    let torch_rows = match run_torch(batch, steps, warmup, threads, true) {
+        Ok(run) => run.per_layer,
+        Err(note) => {
+            println!("(PyTorch per-layer timings skipped: {note})");
+            Vec::new()
+        }
+    };
+    println!(
+        "{:<28} | {:>9} {:>9} | {:>9} {:>9} | {:>12}",
+        "layer (ms)", "runner fw", "runner bw", "torch fw", "torch bw", "runner/torch"
+    );
+    let (mut sum_r, mut sum_t) = ((0.0, 0.0), (0.0, 0.0));
+    for (name, rf, rb) in &runner_rows {
+        sum_r = (sum_r.0 + rf, sum_r.1 + rb);
+        match torch_rows.iter().find(|(n, _, _)| n == name) {
+            Some((_, tf, tb)) => {
+                sum_t = (sum_t.0 + tf, sum_t.1 + tb);
+                println!(
+                    "{name:<28} | {rf:>9.2} {rb:>9.2} | {tf:>9.2} {tb:>9.2} | {:>12.2}",
+                    (rf + rb) / (tf + tb)
+                );
+            }
+            None => println!("{name:<28} | {rf:>9.2} {rb:>9.2} |"),
+        }
+    }
+    if torch_rows.is_empty() {
+        println!("{:<28} | {:>9.2} {:>9.2} |", "sum", sum_r.0, sum_r.1);
+    } else {
+        println!(
+            "{:<28} | {:>9.2} {:>9.2} | {:>9.2} {:>9.2} | {:>12.2}",
+            "sum",
+            sum_r.0,
+            sum_r.1,
+            sum_t.0,
+            sum_t.1,
+            (sum_r.0 + sum_r.1) / (sum_t.0 + sum_t.1)
+        );
+    }
+    println!();
+    println!("load average at end: {}", load_average());
+}
