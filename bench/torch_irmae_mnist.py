@@ -13,6 +13,9 @@ Output: one JSON line
 and with --per-layer a second JSON line {"per_layer": [{"name", "forward_ms",
 "backward_ms"}, ...]}: each layer (and the loss) timed on its own at the
 batch's shapes; the optimizer's share is in "phases_ms" of the first line.
+With --op-split a further line {"op_split": [{"name", "forward_ms", "grad_x_ms",
+"grad_wb_ms"}, ...]}: each convolution's forward, input gradient and weight +
+bias gradients timed apart, without autograd.
 
 Install (PyPI only; the Linux torch wheel pulls the NVIDIA CUDA wheels, which
 are never loaded on a CPU-only machine but are needed for `import torch`):
@@ -116,6 +119,8 @@ def vae_loss(logits, x, mu, logvar):
 def time_training(batch, steps, warmup):
     """Median/mean step time and the per-phase medians, in ms."""
     model = Vae()
+    # Encoder 951,520 + decoder 1,220,737 (EXPERIMENTS.md §1.2); runner checks the same.
+    assert sum(p.numel() for p in model.parameters()) == 2_172_257
     optim = torch.optim.Adam(model.parameters(), lr=LR)
     x = torch.rand(batch, 1, 32, 32)
     totals, fwd, bwd, opt = [], [], [], []
@@ -238,6 +243,64 @@ def per_layer(batch, reps, warmup):
     return rows
 
 
+# (name, transposed, in channels, out channels, kernel, stride, padding, input side)
+# for every convolution of the net; the same list is in benches/train_step.rs.
+CONV_CASES = [
+    ("enc conv1 1->32", False, 1, 32, 4, 2, 1, 32),
+    ("enc conv2 32->64", False, 32, 64, 4, 2, 1, 16),
+    ("enc conv3 64->128", False, 64, 128, 4, 2, 1, 8),
+    ("enc conv4 128->256", False, 128, 256, 4, 2, 1, 4),
+    ("dec convT 128->64", True, 128, 64, 4, 2, 1, 8),
+    ("dec convT 64->32", True, 64, 32, 4, 2, 1, 16),
+    ("dec convT 32->1 k1", True, 32, 1, 1, 1, 0, 32),
+]
+
+
+def op_split(batch, reps, warmup):
+    """Median time (ms) of each convolution's forward, of its input gradient and
+    of its weight + bias gradients, computed apart without autograd through
+    aten.convolution_backward's output mask."""
+    rows = []
+    conv_bwd = torch.ops.aten.convolution_backward
+    for name, transposed, cin, cout, k, stride, pad, side in CONV_CASES:
+        x = torch.rand(batch, cin, side, side)
+        w_shape = (cin, cout, k, k) if transposed else (cout, cin, k, k)
+        w = torch.randn(*w_shape) * 0.05
+        b = torch.randn(cout) * 0.05
+        conv = F.conv_transpose2d if transposed else F.conv2d
+
+        def fwd():
+            return conv(x, w, b, stride=stride, padding=pad)
+
+        with torch.no_grad():
+            g = torch.randn_like(fwd())
+
+        def grad(mask):
+            return lambda: conv_bwd(
+                g, x, w, [cout], [stride] * 2, [pad] * 2, [1, 1], transposed, [0, 0], 1, mask
+            )
+
+        times = {}
+        with torch.no_grad():
+            for key, f in [
+                ("forward_ms", fwd),
+                ("grad_x_ms", grad([True, False, False])),
+                # oneDNN computes the weight and bias gradients in one call (asking
+                # for the bias alone costs the same), so they are timed together.
+                ("grad_wb_ms", grad([False, True, True])),
+            ]:
+                v = []
+                for i in range(warmup + reps):
+                    t0 = time.perf_counter()
+                    f()
+                    t1 = time.perf_counter()
+                    if i >= warmup:
+                        v.append(t1 - t0)
+                times[key] = 1e3 * statistics.median(v)
+        rows.append({"name": name, **times})
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch", type=int, default=32)
@@ -245,6 +308,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--per-layer", action="store_true", help="also time each layer alone")
+    ap.add_argument(
+        "--op-split", action="store_true", help="also time each conv's forward, grad x, grad w+b"
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
@@ -254,6 +320,8 @@ def main():
     if args.per_layer:
         rows = per_layer(args.batch, args.steps, args.warmup)
         print(json.dumps({"per_layer": rows}), flush=True)
+    if args.op_split:
+        print(json.dumps({"op_split": op_split(args.batch, args.steps, args.warmup)}), flush=True)
 
 
 if __name__ == "__main__":

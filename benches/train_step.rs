@@ -5,9 +5,11 @@
 //! number of threads. Target: runner's step time at most 1.5x PyTorch's.
 //!
 //! After the table, each layer is timed on its own (forward, then backward) at
-//! the batch-64 shapes on both sides, to show where the time goes.
+//! the batch-64 shapes on both sides, to show where the time goes; then each
+//! convolution's backward is split into its input, weight and bias gradients,
+//! timed on the backend without autodiff.
 //!
-//! Run with `cargo bench --bench train_step`. Environment:
+//! Run with `cargo bench --bench train_step` (about a minute on 2 cores). Environment:
 //! - `RUNNER_BENCH_PYTHON`: the Python that has torch (default `python3`);
 //! - `RUNNER_BENCH_STEPS`: timed steps per batch size (default 30);
 //! - `RUNNER_BENCH_WARMUP`: untimed steps first (default 5).
@@ -16,23 +18,29 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::relu;
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 use runner::loss::LossMix;
 use runner::model::vae::VaeOutput;
 use runner::model::Vae;
 use runner::pipeline::load::load_pipeline_str;
 use runner::pipeline::schema::ResolvedPipeline;
-use runner::train::TrainBackend;
+use runner::train::{CpuBackend, TrainBackend};
 use serde_json::Value;
 
 type B = TrainBackend;
 
 /// Latent size n of the benchmarked net.
 const LATENT: usize = 128;
+/// Parameters of the IRMAE MNIST VAE at n = 128: encoder 951,520 + decoder 1,220,737.
+const PARAMS: usize = 2_172_257;
+/// The net's images are 1 x 32 x 32 (MNIST resized, EXPERIMENTS.md §1.2).
+const SIDE: usize = 32;
 /// Adam learning rate (EXPERIMENTS.md §3.1).
 const LR: f64 = 1e-4;
 /// Runner's step time may be at most this multiple of PyTorch's.
@@ -85,7 +93,7 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Seconds since `t`, in milliseconds.
+/// Time since `t`, in milliseconds.
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -122,14 +130,14 @@ fn time_runner_training(
 ) -> StepTimes {
     let device = Default::default();
     let mut model = Vae::<B>::new(&cfg.model, &device);
+    // Encoder + decoder of EXPERIMENTS.md §1.2; the PyTorch script checks the same.
+    assert_eq!(model.num_params(), PARAMS, "not the IRMAE MNIST net");
     // PyTorch's Adam defaults (burn's epsilon default is 1e-5); the value does not
     // change the work done, only keeps the two sides the same algorithm.
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, Vae<B>>();
-    let size = cfg.model.size as usize;
-    let channels = cfg.model.channels as usize;
-    let mix = LossMix::<B>::new(&cfg.loss, size, size, &device);
+    let mix = LossMix::<B>::new(&cfg.loss, SIDE, SIDE, &device);
     let x = Tensor::<B, 4>::random(
-        [batch, channels, size, size],
+        [batch, 1, SIDE, SIDE],
         Distribution::Uniform(0.0, 1.0),
         &device,
     );
@@ -171,6 +179,17 @@ struct TorchRun {
     times: StepTimes,
     /// (layer, forward ms, backward ms), when asked for.
     per_layer: Vec<(String, f64, f64)>,
+    /// (convolution, [forward, grad x, grad w + b] ms), when asked for.
+    op_split: Vec<(String, [f64; 3])>,
+}
+
+/// What to ask the PyTorch script for besides the training step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    /// Nothing.
+    None,
+    /// Per-layer forward/backward and the convolutions' backward split.
+    Breakdown,
 }
 
 /// Runs the PyTorch script for `batch`; `Err` holds a note for the reader.
@@ -179,7 +198,7 @@ fn run_torch(
     steps: usize,
     warmup: usize,
     threads: usize,
-    per_layer: bool,
+    extra: Extra,
 ) -> Result<TorchRun, String> {
     let python = std::env::var("RUNNER_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCRIPT);
@@ -189,8 +208,8 @@ fn run_torch(
         .args(["--steps", &steps.to_string()])
         .args(["--warmup", &warmup.to_string()])
         .args(["--threads", &threads.to_string()]);
-    if per_layer {
-        cmd.arg("--per-layer");
+    if extra == Extra::Breakdown {
+        cmd.args(["--per-layer", "--op-split"]);
     }
     let out = cmd
         .output()
@@ -213,6 +232,7 @@ fn run_torch(
     let mut run = TorchRun {
         times: StepTimes::default(),
         per_layer: Vec::new(),
+        op_split: Vec::new(),
     };
     let num = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
     for line in stdout.lines().filter(|l| l.starts_with('{')) {
@@ -224,6 +244,15 @@ fn run_torch(
                 .map(|r| {
                     let name = r["name"].as_str().unwrap_or("?").to_string();
                     (name, num(r, "forward_ms"), num(r, "backward_ms"))
+                })
+                .collect();
+        } else if let Some(rows) = v["op_split"].as_array() {
+            run.op_split = rows
+                .iter()
+                .map(|r| {
+                    let name = r["name"].as_str().unwrap_or("?").to_string();
+                    let t = ["forward_ms", "grad_x_ms", "grad_wb_ms"].map(|k| num(r, k));
+                    (name, t)
                 })
                 .collect();
         } else {
@@ -317,7 +346,7 @@ fn runner_per_layer(
     let conv = down_conv(1, 32);
     add(
         "enc conv1 1->32 +relu",
-        time_layer([b, 1, 32, 32], false, reps, warmup, |x| {
+        time_layer([b, 1, SIDE, SIDE], false, reps, warmup, |x| {
             relu(conv.forward(x))
         }),
     );
@@ -370,12 +399,13 @@ fn runner_per_layer(
 
     // The loss alone, through runner's LossMix, backward into (mu, logvar, logits).
     let device = Default::default();
-    let mix = LossMix::<B>::new(&cfg.loss, 32, 32, &device);
+    let mix = LossMix::<B>::new(&cfg.loss, SIDE, SIDE, &device);
     let normal = || Distribution::Normal(0.0, 1.0);
     let mu = Tensor::<B, 2>::random([b, LATENT], normal(), &device).require_grad();
     let logvar = Tensor::<B, 2>::random([b, LATENT], normal(), &device).require_grad();
-    let logits = Tensor::<B, 4>::random([b, 1, 32, 32], normal(), &device).require_grad();
-    let target = Tensor::<B, 4>::random([b, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
+    let logits = Tensor::<B, 4>::random([b, 1, SIDE, SIDE], normal(), &device).require_grad();
+    let target =
+        Tensor::<B, 4>::random([b, 1, SIDE, SIDE], Distribution::Uniform(0.0, 1.0), &device);
     let (mut fwd, mut bwd) = (vec![], vec![]);
     for i in 0..warmup + reps {
         let t0 = Instant::now();
@@ -397,6 +427,150 @@ fn runner_per_layer(
     }
     add("loss (BCE + KL)", (median(&mut fwd), median(&mut bwd)));
     rows
+}
+
+/// One convolution of the net, for the backward split.
+struct ConvCase {
+    /// Row label, as in the PyTorch script's `CONV_CASES`.
+    name: &'static str,
+    /// Transposed convolution.
+    transposed: bool,
+    /// Input channels.
+    cin: usize,
+    /// Output channels.
+    cout: usize,
+    /// Square kernel side.
+    kernel: usize,
+    /// Stride.
+    stride: usize,
+    /// Padding.
+    pad: usize,
+    /// Input side (height = width).
+    side: usize,
+}
+
+/// Every convolution of the IRMAE MNIST net (EXPERIMENTS.md §1.2).
+const CONVS: [ConvCase; 7] = [
+    conv_case("enc conv1 1->32", false, 1, 32, 4, 2, 1, 32),
+    conv_case("enc conv2 32->64", false, 32, 64, 4, 2, 1, 16),
+    conv_case("enc conv3 64->128", false, 64, 128, 4, 2, 1, 8),
+    conv_case("enc conv4 128->256", false, 128, 256, 4, 2, 1, 4),
+    conv_case("dec convT 128->64", true, 128, 64, 4, 2, 1, 8),
+    conv_case("dec convT 64->32", true, 64, 32, 4, 2, 1, 16),
+    conv_case("dec convT 32->1 k1", true, 32, 1, 1, 1, 0, 32),
+];
+
+/// A [`ConvCase`] from positional values (keeps the table above one line a row).
+#[allow(clippy::too_many_arguments)]
+const fn conv_case(
+    name: &'static str,
+    transposed: bool,
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    side: usize,
+) -> ConvCase {
+    ConvCase {
+        name,
+        transposed,
+        cin,
+        cout,
+        kernel,
+        stride,
+        pad,
+        side,
+    }
+}
+
+/// A random backend tensor (no autodiff) of `shape`.
+fn random_primitive<const D: usize>(shape: [usize; D]) -> FloatTensor<CpuBackend> {
+    let dist = Distribution::Normal(0.0, 0.05);
+    Tensor::<CpuBackend, D>::random(shape, dist, &Default::default())
+        .into_primitive()
+        .tensor()
+}
+
+/// Median wall time of `f` in ms over `reps` calls after `warmup` calls.
+fn median_ms<T>(reps: usize, warmup: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut v = Vec::with_capacity(reps);
+    for i in 0..warmup + reps {
+        let t = Instant::now();
+        let out = f();
+        let ms = ms_since(t);
+        drop(out);
+        if i >= warmup {
+            v.push(ms);
+        }
+    }
+    median(&mut v)
+}
+
+/// (convolution, [forward, grad x, grad w, grad b] ms) at `batch`, calling the
+/// backend's ops directly: autodiff calls the same ops in backward, so this
+/// says which of the three gradients is slow.
+fn runner_op_split(batch: usize, reps: usize, warmup: usize) -> Vec<(String, [f64; 4])> {
+    type C = CpuBackend;
+    CONVS
+        .iter()
+        .map(|c| {
+            let (k, s, p) = (c.kernel, c.stride, c.pad);
+            let out_side = if c.transposed {
+                (c.side - 1) * s + k - 2 * p
+            } else {
+                (c.side + 2 * p - k) / s + 1
+            };
+            let x = random_primitive([batch, c.cin, c.side, c.side]);
+            let w_shape = if c.transposed {
+                [c.cin, c.cout, k, k]
+            } else {
+                [c.cout, c.cin, k, k]
+            };
+            let w = random_primitive(w_shape);
+            let b = random_primitive([c.cout]);
+            let g = random_primitive([batch, c.cout, out_side, out_side]);
+            let times = if c.transposed {
+                let o = ConvTransposeOptions::new([s, s], [p, p], [0, 0], [1, 1], 1);
+                [
+                    median_ms(reps, warmup, || {
+                        C::conv_transpose2d(x.clone(), w.clone(), Some(b.clone()), o.clone())
+                    }),
+                    median_ms(reps, warmup, || {
+                        C::conv_transpose2d_x_backward(w.clone(), g.clone(), o.clone())
+                    }),
+                    median_ms(reps, warmup, || {
+                        C::conv_transpose2d_weight_backward(
+                            x.clone(),
+                            w.clone(),
+                            g.clone(),
+                            o.clone(),
+                        )
+                    }),
+                    median_ms(reps, warmup, || {
+                        C::conv_transpose2d_bias_backward(x.clone(), b.clone(), g.clone())
+                    }),
+                ]
+            } else {
+                let o = ConvOptions::new([s, s], [p, p], [1, 1], 1);
+                [
+                    median_ms(reps, warmup, || {
+                        C::conv2d(x.clone(), w.clone(), Some(b.clone()), o.clone())
+                    }),
+                    median_ms(reps, warmup, || {
+                        C::conv2d_x_backward(x.clone(), w.clone(), g.clone(), o.clone())
+                    }),
+                    median_ms(reps, warmup, || {
+                        C::conv2d_weight_backward(x.clone(), w.clone(), g.clone(), o.clone())
+                    }),
+                    median_ms(reps, warmup, || {
+                        C::conv2d_bias_backward(x.clone(), b.clone(), g.clone())
+                    }),
+                ]
+            };
+            (c.name.to_string(), times)
+        })
+        .collect()
 }
 
 /// Prints the per-phase split of one batch size.
@@ -437,7 +611,7 @@ fn main() {
     let mut torch_note = None;
     for &batch in &BATCHES {
         let runner = time_runner_training(&cfg, batch, steps, warmup);
-        let torch = match run_torch(batch, steps, warmup, threads, false) {
+        let torch = match run_torch(batch, steps, warmup, threads, Extra::None) {
             Ok(run) => Some(run.times),
             Err(note) => {
                 torch_note = Some(note);
@@ -507,11 +681,16 @@ fn main() {
         "per layer at batch {batch} (each timed alone, median of {steps}; backward of (out * g).sum())"
     );
     let runner_rows = runner_per_layer(&cfg, batch, steps, warmup);
-    let torch_rows = match run_torch(batch, steps, warmup, threads, true) {
-        Ok(run) => run.per_layer,
+    let (torch_rows, torch_split) = match run_torch(batch, steps, warmup, threads, Extra::Breakdown)
+    {
+        Ok(run) => (run.per_layer, run.op_split),
         Err(note) => {
-            println!("(PyTorch per-layer timings skipped: {note})");
-            Vec::new()
+            // The install hint was printed above when the training run failed too.
+            match torch_note {
+                Some(_) => println!("(PyTorch per-layer timings skipped, see the NOTE above)"),
+                None => println!("(PyTorch per-layer timings skipped: {note})"),
+            }
+            (Vec::new(), Vec::new())
         }
     };
     println!(
@@ -545,6 +724,25 @@ fn main() {
             (sum_r.0 + sum_r.1) / (sum_t.0 + sum_t.1)
         );
     }
+    println!();
+    println!(
+        "convolution backward split at batch {batch} (backend ops without autodiff, median ms; \
+         torch computes grad w and b in one oneDNN call)"
+    );
+    println!(
+        "{:<22} | {:>7} {:>7} {:>7} {:>7} | {:>7} {:>7} {:>7}",
+        "conv", "r fwd", "r gx", "r gw", "r gb", "t fwd", "t gx", "t gw+b"
+    );
+    for (name, [f, gx, gw, gb]) in runner_op_split(batch, steps, warmup) {
+        let unused = if name == CONVS[0].name { " *" } else { "" };
+        match torch_split.iter().find(|(n, _)| *n == name) {
+            Some((_, [tf, tgx, tgwb])) => println!(
+                "{name:<22} | {f:>7.2} {gx:>7.2} {gw:>7.2} {gb:>7.2} | {tf:>7.2} {tgx:>7.2} {tgwb:>7.2}{unused}"
+            ),
+            None => println!("{name:<22} | {f:>7.2} {gx:>7.2} {gw:>7.2} {gb:>7.2} |{unused}"),
+        }
+    }
+    println!("* grad x of the first conv is not needed in training (its input is the data)");
     println!();
     println!("load average at end: {}", load_average());
 }

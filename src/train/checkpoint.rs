@@ -75,11 +75,11 @@ fn parameters<B: Backend>(model: &Vae<B>) -> Result<Vec<(String, ParamId, Tensor
         .collect()
 }
 
+/// One safetensors entry: name, dtype, shape, little-endian bytes.
+type Entry = (String, Dtype, Vec<usize>, Vec<u8>);
+
 /// Serialises `tensors` (name, dtype, shape, bytes) and `metadata` as safetensors.
-fn serialize(
-    tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)],
-    metadata: HashMap<String, String>,
-) -> Result<Vec<u8>> {
+fn serialize(tensors: &[Entry], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
     let views = tensors
         .iter()
         .map(|(name, dtype, shape, bytes)| {
@@ -93,12 +93,7 @@ fn serialize(
 }
 
 /// The model's parameters as safetensors entries.
-fn weight_entries<B: Backend>(
-    model: &Vae<B>,
-) -> Result<(
-    Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
-    HashMap<String, String>,
-)> {
+fn weight_entries<B: Backend>(model: &Vae<B>) -> Result<(Vec<Entry>, HashMap<String, String>)> {
     let mut tensors = Vec::new();
     let mut ids = HashMap::new();
     for (path, id, data) in parameters(model)? {
