@@ -76,6 +76,18 @@ fn same_conv<B: Backend>(cin: usize, cout: usize, kernel: usize, device: &B::Dev
         .init(device)
 }
 
+/// Geometry of a network's own stride-2 transposed convolution (the `convt`
+/// baseline): IRMAE uses k4 p1; Dalal's Keras 'same' k3 is p1 with output padding 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaselineConvT {
+    /// Kernel size.
+    pub kernel: usize,
+    /// Padding.
+    pub padding: usize,
+    /// Output padding.
+    pub output_padding: usize,
+}
+
 /// One x2 up-sampling stage from `in_channels` to `out_channels`.
 #[derive(Module, Debug)]
 pub struct Upsample2x<B: Backend> {
@@ -88,17 +100,35 @@ pub struct Upsample2x<B: Backend> {
 }
 
 impl<B: Backend> Upsample2x<B> {
-    /// Builds the stage named `kind`.
+    /// Builds the stage named `kind`; `convt` is IRMAE's ConvT(k4, s2, p1).
     pub fn new(
         kind: UpsamplerName,
         in_channels: usize,
         out_channels: usize,
         device: &B::Device,
     ) -> Self {
+        let irmae = BaselineConvT {
+            kernel: 4,
+            padding: 1,
+            output_padding: 0,
+        };
+        Self::with_baseline(kind, in_channels, out_channels, irmae, device)
+    }
+
+    /// Builds the stage named `kind`, with `baseline` as the `convt` geometry.
+    pub fn with_baseline(
+        kind: UpsamplerName,
+        in_channels: usize,
+        out_channels: usize,
+        baseline: BaselineConvT,
+        device: &B::Device,
+    ) -> Self {
         let Some((_, count, kernel)) = decompose(kind) else {
-            let convt = ConvTranspose2dConfig::new([in_channels, out_channels], [4, 4])
+            let k = baseline.kernel;
+            let convt = ConvTranspose2dConfig::new([in_channels, out_channels], [k, k])
                 .with_stride([2, 2])
-                .with_padding([1, 1])
+                .with_padding([baseline.padding, baseline.padding])
+                .with_padding_out([baseline.output_padding, baseline.output_padding])
                 .init(device);
             return Upsample2x {
                 convt: Some(convt),
