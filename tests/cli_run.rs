@@ -333,3 +333,21 @@ fn sigkill_mid_training_resumes_to_the_same_result() {
     };
     assert_eq!(log(&killed), log(&whole), "same loss curve");
 }
+
+#[test]
+fn parallel_runs_give_identical_results() {
+    let text = format!("{TINY}sweep:\n  train.seed: [0, 1]\n  model.upsampler: [convt, z15]\n");
+    let tables: Vec<String> = (0..2)
+        .map(|_| {
+            let p = Project::new();
+            p.write("p.yaml", &text);
+            let out = p.run(&["p.yaml", "--no-progress", "-j", "2"]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            std::fs::read_to_string(p.path().join("results/tiny/summary.csv")).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        tables[0], tables[1],
+        "same pipeline, same numbers, also with -j 2"
+    );
+}

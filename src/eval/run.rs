@@ -20,7 +20,7 @@ use crate::spectral::color::to_gray;
 use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
 use crate::train::checkpoint::{load_model, MODEL_FILE};
-use crate::train::run::{batch_tensor, normal_noise};
+use crate::train::run::{batch_tensor, normal_noise, on_own_thread};
 use crate::train::CpuBackend;
 
 /// File names written into an eval directory.
@@ -96,7 +96,9 @@ pub fn evaluate(
     eval_dir: &Path,
 ) -> Result<EvalSummary> {
     let images = test.first(cfg.eval.images as usize);
-    let recon = reconstruct(cfg, &images, run_dir)?;
+    // The network runs on one thread, as in training (see `on_own_thread`).
+    let recon = on_own_thread(|| reconstruct(cfg, &images, run_dir))
+        .map_err(|e| anyhow::anyhow!("{e}"))??;
     let (c, h, w) = (images.channels, images.height, images.width);
     let len = images.image_len();
     let fft = Fft2::new(h, w);
@@ -166,7 +168,8 @@ pub fn evaluate(
     }
 
     if cfg.eval.samples > 0 {
-        write_samples(cfg, run_dir, &eval_dir.join(SAMPLES_FILE))?;
+        on_own_thread(|| write_samples(cfg, run_dir, &eval_dir.join(SAMPLES_FILE)))
+            .map_err(|e| anyhow::anyhow!("{e}"))??;
     }
     for (name, text) in [
         (METRICS_FILE, &metrics_csv),

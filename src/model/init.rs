@@ -15,17 +15,29 @@ impl<B: Backend> ModuleMapper<B> for KerasInit {
         param.map(|tensor| {
             let dims = tensor.dims();
             let device = tensor.device();
+            let trainable = tensor.is_require_grad();
             let fans = match D {
                 // Dense [in, out].
-                2 => dims[0] + dims[1],
+                2 => Some(dims[0] + dims[1]),
                 // Conv [out, in, k, k] or ConvT [in, out, k, k]: (in + out) * k * k
                 // either way (Glorot is symmetric in the two fans).
-                4 => (dims[0] + dims[1]) * dims[2] * dims[3],
+                4 => Some((dims[0] + dims[1]) * dims[2] * dims[3]),
                 // Biases.
-                _ => return tensor.zeros_like(),
+                _ => None,
             };
-            let bound = (6.0 / fans as f64).sqrt();
-            Tensor::random(dims, Distribution::Uniform(-bound, bound), &device)
+            let fresh = match fans {
+                Some(fans) => {
+                    let bound = (6.0 / fans as f64).sqrt();
+                    Tensor::random(dims, Distribution::Uniform(-bound, bound), &device)
+                }
+                None => Tensor::zeros(dims, &device),
+            };
+            // A new tensor is not tracked by autodiff unless asked.
+            if trainable {
+                fresh.require_grad()
+            } else {
+                fresh
+            }
         })
     }
 }
@@ -34,4 +46,21 @@ impl<B: Backend> ModuleMapper<B> for KerasInit {
 /// caller's seed applies).
 pub fn keras_init<B: Backend, M: Module<B>>(module: M) -> M {
     module.map(&mut KerasInit)
+}
+
+/// Forces every parameter's initialisation now. burn initialises parameters lazily
+/// (on first use), which would draw from the global RNG at an arbitrary later time;
+/// materialising them while the caller holds the seeding lock keeps runs
+/// reproducible.
+struct Materialize;
+
+impl<B: Backend> ModuleMapper<B> for Materialize {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        param.map(|tensor| tensor)
+    }
+}
+
+/// `module` with every parameter initialised (see [`Materialize`]).
+pub fn materialize<B: Backend, M: Module<B>>(module: M) -> M {
+    module.map(&mut Materialize)
 }

@@ -1,11 +1,18 @@
 //! The VAE: encoder to (mu, log sigma^2), reparameterised sample, decoder.
 
+use std::sync::Mutex;
+
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Tensor};
 
-use super::init::keras_init;
+use super::init::{keras_init, materialize};
 use super::irmae::{Decoder, Encoder};
 use crate::pipeline::schema::{InitScheme, ModelSpec};
+
+/// Backend RNG seeding and weight initialisation are process-global in burn: every
+/// model construction takes this lock, so a seeded one is never interleaved with
+/// another thread's draws.
+static MODEL_RNG: Mutex<()> = Mutex::new(());
 
 /// A variational auto-encoder made of an IRMAE encoder and decoder.
 #[derive(Module, Debug)]
@@ -30,8 +37,23 @@ pub struct VaeOutput<B: Backend> {
 }
 
 impl<B: Backend> Vae<B> {
-    /// Builds the networks of `spec` with the backend's (seeded) initialisers.
+    /// Builds the networks of `spec`, drawing initial weights from the backend's
+    /// global RNG.
     pub fn new(spec: &ModelSpec, device: &B::Device) -> Self {
+        let _guard = MODEL_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        Self::build(spec, device)
+    }
+
+    /// Builds the networks of `spec` with the backend RNG seeded by `seed`: the same
+    /// seed gives the same weights, also while other threads build models.
+    pub fn seeded(spec: &ModelSpec, seed: u64, device: &B::Device) -> Self {
+        let _guard = MODEL_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        B::seed(device, seed);
+        Self::build(spec, device)
+    }
+
+    /// Builds the networks; the caller holds `MODEL_RNG`.
+    fn build(spec: &ModelSpec, device: &B::Device) -> Self {
         let vae = Vae {
             encoder: Encoder::new(spec, device),
             decoder: Decoder::new(spec, device),
@@ -40,7 +62,7 @@ impl<B: Backend> Vae<B> {
         match spec.init {
             InitScheme::Keras => keras_init(vae),
             // burn's defaults are PyTorch's (see init.rs).
-            InitScheme::Pytorch | InitScheme::Auto => vae,
+            InitScheme::Pytorch | InitScheme::Auto => materialize(vae),
         }
     }
 
@@ -316,10 +338,9 @@ mod tests {
     fn initialisation_follows_each_framework() {
         let device = Default::default();
         let build = |init, seed| {
-            Flex::seed(&device, seed);
             let mut s = spec(Arch::DalalMnist, U::Convt, ReplaceLayer::LastStride2, 1, 2);
             s.init = init;
-            Vae::<Flex>::new(&s, &device)
+            Vae::<Flex>::seeded(&s, seed, &device)
         };
         let params = |vae: &Vae<Flex>| -> Vec<(String, Vec<usize>, Vec<f32>)> {
             use burn::store::ModuleSnapshot;
@@ -372,8 +393,13 @@ mod tests {
     fn gradients_reach_every_parameter() {
         type Ad = Autodiff<Flex>;
         let device = Default::default();
-        for (arch, c, n) in [(Arch::DalalMnist, 1, 2), (Arch::IrmaeCeleba, 3, 4)] {
-            let s = spec(arch, U::N15, ReplaceLayer::LastStride2, c, n);
+        for (arch, c, n, init) in [
+            (Arch::DalalMnist, 1, 2, InitScheme::Keras),
+            (Arch::DalalMnist, 1, 2, InitScheme::Pytorch),
+            (Arch::IrmaeCeleba, 3, 4, InitScheme::Pytorch),
+        ] {
+            let mut s = spec(arch, U::N15, ReplaceLayer::LastStride2, c, n);
+            s.init = init;
             let vae = Vae::<Ad>::new(&s, &device);
             let size = s.size as usize;
             let x = Tensor::<Ad, 4>::ones([1, c as usize, size, size], &device);

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
@@ -45,10 +44,6 @@ pub enum TrainError {
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
-
-/// Backend RNG seeding and weight initialisation are process-global in burn, so
-/// nodes training in parallel take turns to make initialisation reproducible.
-static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 /// File name of the training log inside a run directory.
 pub const TRAIN_LOG: &str = "train_log.csv";
@@ -93,9 +88,7 @@ pub fn normal_noise<B: Backend>(
 
 /// Builds the initial network of `cfg` with the backend RNG seeded by `train.seed`.
 pub fn init_model<B: Backend>(cfg: &ResolvedPipeline, device: &B::Device) -> Vae<B> {
-    let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    B::seed(device, cfg.train.seed);
-    Vae::new(&cfg.model, device)
+    Vae::seeded(&cfg.model, cfg.train.seed, device)
 }
 
 /// Adam with the options of `cfg`.
@@ -127,10 +120,36 @@ fn fresh_state(cfg: &ResolvedPipeline, n: usize, names: &[&str]) -> TrainState {
     }
 }
 
+/// Runs `f` on a rayon pool of its own with one thread.
+///
+/// burn-flex parallelises reductions with rayon, whose work splitting depends on
+/// what other threads are doing, so float sums (and so the loss curve) could differ
+/// between runs when several nodes share the global pool. One thread per node makes
+/// every run bit-reproducible; nodes run side by side with `-j N` instead (and the
+/// benchmark found flex's second thread adds almost nothing to a step).
+pub fn on_own_thread<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, TrainError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| anyhow::anyhow!("starting a worker thread: {e}"))?;
+    Ok(pool.install(f))
+}
+
 /// Trains the VAE of `cfg` on `data` in `dir`: a checkpoint after every epoch
 /// (resumed from when present), then `model.safetensors` and `train_log.csv`.
 /// `label` names the node on the progress bar.
 pub fn train(
+    cfg: &ResolvedPipeline,
+    data: &ImageSet,
+    dir: &Path,
+    label: &str,
+    progress: &Progress,
+) -> Result<(), TrainError> {
+    on_own_thread(|| train_here(cfg, data, dir, label, progress))?
+}
+
+/// [`train`] on the current thread pool.
+fn train_here(
     cfg: &ResolvedPipeline,
     data: &ImageSet,
     dir: &Path,
