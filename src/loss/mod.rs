@@ -5,5 +5,6 @@ pub mod bce;
 pub mod fft;
 pub mod kl;
 pub mod mix;
+pub mod pixel;
 
 pub use mix::{LossMix, LossValues};

@@ -60,7 +60,8 @@ impl<B: Backend> ModuleMapper<B> for Materialize {
     }
 }
 
-/// `module` with every parameter initialised (see [`Materialize`]).
+/// `module` with every parameter initialised now rather than lazily on first use,
+/// so that the draws happen while the caller holds the seeding lock.
 pub fn materialize<B: Backend, M: Module<B>>(module: M) -> M {
     module.map(&mut Materialize)
 }

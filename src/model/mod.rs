@@ -1,9 +1,16 @@
-//! The networks: IRMAE encoders and decoders, the last-layer up-samplers, and the
-//! VAE wrapper (reparameterisation, sampling).
+//! The networks: the published encoders and decoders as layer tables
+//! ([`layout`]), the modules built from them ([`encoder`], [`decoder`]), the
+//! last-layer up-samplers ([`upsampler`]), the initialisation schemes ([`init`])
+//! and the VAE wrapper ([`vae`]: reparameterisation, seeded construction).
 
+pub mod decoder;
+pub mod encoder;
 pub mod init;
-pub mod irmae;
+pub mod layout;
 pub mod upsampler;
 pub mod vae;
 
-pub use vae::Vae;
+#[cfg(test)]
+mod tests;
+
+pub use vae::{Vae, VaeOutput};

@@ -9,6 +9,7 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{backend::Backend, Tensor};
 
+use super::layout::{ConvGeometry, IRMAE_STRIDE2};
 use crate::pipeline::schema::UpsamplerName;
 
 /// How an x.y.z up-sampler doubles the resolution before its convolutions.
@@ -76,25 +77,29 @@ fn same_conv<B: Backend>(cin: usize, cout: usize, kernel: usize, device: &B::Dev
         .init(device)
 }
 
-/// Geometry of a network's own stride-2 transposed convolution (the `convt`
-/// baseline): IRMAE uses k4 p1; Dalal's Keras 'same' k3 is p1 with output padding 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BaselineConvT {
-    /// Kernel size.
-    pub kernel: usize,
-    /// Padding.
-    pub padding: usize,
-    /// Output padding.
-    pub output_padding: usize,
+/// A transposed convolution with bias, `cin` -> `cout`, of geometry `g`.
+pub fn conv_transpose<B: Backend>(
+    cin: usize,
+    cout: usize,
+    g: ConvGeometry,
+    device: &B::Device,
+) -> ConvTranspose2d<B> {
+    let k = g.kernel;
+    ConvTranspose2dConfig::new([cin, cout], [k, k])
+        .with_stride([g.stride, g.stride])
+        .with_padding([g.padding, g.padding])
+        .with_padding_out([g.output_padding, g.output_padding])
+        .init(device)
 }
 
 /// One x2 up-sampling stage from `in_channels` to `out_channels`.
 #[derive(Module, Debug)]
 pub struct Upsample2x<B: Backend> {
-    /// Set for the ConvT(k4, s2, p1) baseline.
+    /// Set for the `convt` baseline (the network's own stride-2 transposed conv).
     pub convt: Option<ConvTranspose2d<B>>,
     /// The convolutions after the doubling (no activation between them).
     pub convs: Vec<Conv2d<B>>,
+    /// Which up-sampler this is (picks the doubling in `forward`).
     #[module(skip)]
     kind: UpsamplerName,
 }
@@ -107,31 +112,23 @@ impl<B: Backend> Upsample2x<B> {
         out_channels: usize,
         device: &B::Device,
     ) -> Self {
-        let irmae = BaselineConvT {
-            kernel: 4,
-            padding: 1,
-            output_padding: 0,
-        };
-        Self::with_baseline(kind, in_channels, out_channels, irmae, device)
+        Self::with_baseline(kind, in_channels, out_channels, IRMAE_STRIDE2, device)
     }
 
-    /// Builds the stage named `kind`, with `baseline` as the `convt` geometry.
+    /// Builds the stage named `kind`, with `baseline` as the geometry of the `convt`
+    /// transposed conv (Dalal's is k3 s2 p1 with output padding 1); the other
+    /// up-samplers ignore it.
     pub fn with_baseline(
         kind: UpsamplerName,
         in_channels: usize,
         out_channels: usize,
-        baseline: BaselineConvT,
+        baseline: ConvGeometry,
         device: &B::Device,
     ) -> Self {
+        assert_eq!(baseline.stride, 2, "an up-sampling stage doubles the size");
         let Some((_, count, kernel)) = decompose(kind) else {
-            let k = baseline.kernel;
-            let convt = ConvTranspose2dConfig::new([in_channels, out_channels], [k, k])
-                .with_stride([2, 2])
-                .with_padding([baseline.padding, baseline.padding])
-                .with_padding_out([baseline.output_padding, baseline.output_padding])
-                .init(device);
             return Upsample2x {
-                convt: Some(convt),
+                convt: Some(conv_transpose(in_channels, out_channels, baseline, device)),
                 convs: Vec::new(),
                 kind,
             };

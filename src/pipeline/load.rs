@@ -694,7 +694,9 @@ mod tests {
         assert_eq!(err.key.as_deref(), Some("loss.terms.1.fftt"));
         assert_eq!((err.line, err.column), (Some(3), Some(23)));
         assert!(
-            shown.contains("unknown key `fftt` (did you mean `fft`?); valid keys: bce, fft"),
+            shown.contains(
+                "unknown key `fftt` (did you mean `fft`?); valid keys: bce, mse, l1, fft"
+            ),
             "{shown}"
         );
         let (err, _) = error(

@@ -3,7 +3,7 @@
 
 use super::schema::{
     Arch, ConfigIssue, DatasetConfig, DatasetName, DatasetSpec, EvalConfig, GrayMode, InitScheme,
-    LossConfig, LrSchedule, MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline,
+    LossConfig, LossTerm, LrSchedule, MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline,
     ResolvedPipeline, ShapesSpec, TrainConfig,
 };
 
@@ -349,6 +349,9 @@ fn check_loss(l: &LossConfig) -> Result<(), ConfigIssue> {
             term.weight(),
             &format!("loss.terms.{i}.{}.weight", term.name()),
         )?;
+        if let LossTerm::Mse(mse) = term {
+            positive(mse.sigma, &format!("loss.terms.{i}.mse.sigma"))?;
+        }
     }
     Ok(())
 }
@@ -613,6 +616,11 @@ mod tests {
                 "loss: {terms: [{bce: {}}, {fft: {weight: -2}}]}",
                 "loss.terms.1.fft.weight",
                 "loss.terms.1.fft.weight must be >= 0, got -2",
+            ),
+            (
+                "loss: {terms: [{l1: {}}, {mse: {sigma: 0}}]}",
+                "loss.terms.1.mse.sigma",
+                "loss.terms.1.mse.sigma must be > 0, got 0",
             ),
             ("eval: {images: 0}", "eval.images", ">= 1"),
             (

@@ -411,6 +411,57 @@ impl Default for BceTerm {
     }
 }
 
+/// How a pixel-space term reduces its element-wise errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PixelReduction {
+    /// Mean over every element (PyTorch's default `reduction='mean'`).
+    Mean,
+    /// Sum over each image, mean over the batch (a per-image log-likelihood).
+    SumPerImage,
+}
+
+/// Options of the Gaussian-likelihood (MSE) term: sum or mean of (x - x^)^2 / (2 sigma^2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MseTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Fixed standard deviation (> 0); sqrt(1/2) makes `mean` PyTorch's MSELoss.
+    pub sigma: f64,
+    /// Reduction.
+    pub reduction: PixelReduction,
+}
+
+impl Default for MseTerm {
+    fn default() -> Self {
+        MseTerm {
+            weight: 1.0,
+            sigma: std::f64::consts::FRAC_1_SQRT_2,
+            reduction: PixelReduction::Mean,
+        }
+    }
+}
+
+/// Options of the L1 (Laplace-likelihood) term.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct L1Term {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Reduction.
+    pub reduction: PixelReduction,
+}
+
+impl Default for L1Term {
+    fn default() -> Self {
+        L1Term {
+            weight: 1.0,
+            reduction: PixelReduction::Mean,
+        }
+    }
+}
+
 /// DFT normalisation of the FFT loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -446,6 +497,10 @@ impl Default for FftTerm {
 pub enum LossTerm {
     /// Binary cross-entropy (spatial).
     Bce(BceTerm),
+    /// Gaussian likelihood / MSE (spatial).
+    Mse(MseTerm),
+    /// L1 / Laplace likelihood (spatial).
+    L1(L1Term),
     /// Björk's 2-D FFT agreement (frequency).
     Fft(FftTerm),
 }
@@ -455,6 +510,8 @@ impl LossTerm {
     pub fn weight(&self) -> f64 {
         match self {
             LossTerm::Bce(t) => t.weight,
+            LossTerm::Mse(t) => t.weight,
+            LossTerm::L1(t) => t.weight,
             LossTerm::Fft(t) => t.weight,
         }
     }
@@ -463,6 +520,8 @@ impl LossTerm {
     pub fn name(&self) -> &'static str {
         match self {
             LossTerm::Bce(_) => "bce",
+            LossTerm::Mse(_) => "mse",
+            LossTerm::L1(_) => "l1",
             LossTerm::Fft(_) => "fft",
         }
     }
