@@ -68,6 +68,20 @@ struct DatasetMemo {
 }
 
 impl DatasetMemo {
+    /// Keeps `ds` in memory under `key` and returns the shared copy.
+    fn remember(&self, key: NodeKey, ds: Dataset) -> Arc<Dataset> {
+        let ds = Arc::new(ds);
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.insert(key, ds.clone());
+        ds
+    }
+
+    /// The dataset of `key` if it is already in memory.
+    fn recall(&self, key: &NodeKey) -> Option<Arc<Dataset>> {
+        let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.get(key).cloned()
+    }
+
     /// Builds `spec` into `dir` under its lock (unless another runner just did).
     fn build(
         &self,
@@ -91,10 +105,7 @@ impl DatasetMemo {
         .map_err(io)?;
         if !force && is_done(dir, &key) {
             if let Ok(ds) = cache::load(dir) {
-                self.loaded
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(key, Arc::new(ds));
+                self.remember(key, ds);
                 return Ok(false);
             }
         }
@@ -102,10 +113,7 @@ impl DatasetMemo {
         let ds = data::build(spec)?;
         cache::save(dir, &ds).map_err(|e| io(anyhow!(e)))?;
         write_done(dir, key, "dataset", config).map_err(|e| io(e.into()))?;
-        self.loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, Arc::new(ds));
+        self.remember(key, ds);
         Ok(true)
     }
 
@@ -119,30 +127,21 @@ impl DatasetMemo {
         config: &serde_json::Value,
         progress: &Progress,
     ) -> Result<Arc<Dataset>, DataError> {
-        if let Some(ds) = self
-            .loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Ok(ds.clone());
+        if let Some(ds) = self.recall(&key) {
+            return Ok(ds);
         }
         match cache::load(dir) {
-            Ok(ds) => {
-                let ds = Arc::new(ds);
-                self.loaded
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(key, ds.clone());
-                return Ok(ds);
-            }
+            Ok(ds) => return Ok(self.remember(key, ds)),
             Err(e) => progress.println(format!(
                 "dataset cache {} unusable ({e}); rebuilding",
                 dir.display()
             )),
         }
         self.build(spec, key, dir, config, true, progress)?;
-        Ok(self.loaded.lock().unwrap_or_else(|e| e.into_inner())[&key].clone())
+        self.recall(&key).ok_or_else(|| DataError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other("dataset was built but is not in memory"),
+        })
     }
 }
 

@@ -78,17 +78,24 @@ pub fn rmse_fft2(fft: &Fft2, x: &[f32], y: &[f32], channels: usize) -> f64 {
     (sse / (2 * channels * n) as f64).sqrt()
 }
 
-/// RMSE in the AI domain: both images to grey, the log-magnitude radial profile of
-/// each ([`log_magnitude_profile`], not min–max normalised), RMSE over the bins.
-pub fn rmse_ai(fft: &Fft2, bins: &RadialBins, x: &[f32], y: &[f32], channels: usize) -> f64 {
+/// The AI-domain profile of one image: to grey, then the log-magnitude radial
+/// profile ([`log_magnitude_profile`], not min–max normalised).
+pub fn ai_profile(fft: &Fft2, bins: &RadialBins, img: &[f32], channels: usize) -> Vec<f64> {
     let (h, w) = (fft.height(), fft.width());
-    let px = log_magnitude_profile(fft, bins, &to_gray(x, channels, h, w));
-    let py = log_magnitude_profile(fft, bins, &to_gray(y, channels, h, w));
-    rmse(&px, &py)
+    log_magnitude_profile(fft, bins, &to_gray(img, channels, h, w))
 }
 
-/// Root mean squared difference of two equally long f64 vectors.
-fn rmse(a: &[f64], b: &[f64]) -> f64 {
+/// RMSE in the AI domain: the RMSE over the bins of the two images' [`ai_profile`]s.
+pub fn rmse_ai(fft: &Fft2, bins: &RadialBins, x: &[f32], y: &[f32], channels: usize) -> f64 {
+    rmse(
+        &ai_profile(fft, bins, x, channels),
+        &ai_profile(fft, bins, y, channels),
+    )
+}
+
+/// Root mean squared difference of two equally long f64 vectors (e.g. two
+/// [`ai_profile`]s).
+pub fn rmse(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len(), "vectors differ in length");
     let sse: f64 = a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum();
     (sse / a.len() as f64).sqrt()

@@ -10,13 +10,12 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
-use super::metrics::{mean_std, profile_stats, rmse_ai, rmse_fft2, rmse_spatial};
+use super::metrics::{ai_profile, mean_std, profile_stats, rmse, rmse_fft2, rmse_spatial};
 use crate::atomic::write_atomic;
 use crate::data::ImageSet;
+use crate::model::Vae;
 use crate::pipeline::schema::{Metric, Reconstruct, ResolvedPipeline};
 use crate::report::grid::save_grid;
-use crate::spectral::ai::log_magnitude_profile;
-use crate::spectral::color::to_gray;
 use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
 use crate::train::checkpoint::{load_model, MODEL_FILE};
@@ -43,9 +42,12 @@ pub struct EvalSummary {
 const EVAL_CHUNK: usize = 100;
 
 /// Reconstructions (pixel values, `[N, C, H, W]` flattened) of `images`.
-fn reconstruct(cfg: &ResolvedPipeline, images: &ImageSet, run_dir: &Path) -> Result<Vec<f32>> {
+fn reconstruct(
+    cfg: &ResolvedPipeline,
+    model: &Vae<CpuBackend>,
+    images: &ImageSet,
+) -> Result<Vec<f32>> {
     let device = Default::default();
-    let model = load_model::<CpuBackend>(&cfg.model, &run_dir.join(MODEL_FILE), &device)?;
     let mut rng = Pcg64::seed_from_u64(cfg.eval.seed);
     let mut out = Vec::with_capacity(images.pixels.len());
     let indices: Vec<usize> = (0..images.len()).collect();
@@ -70,21 +72,35 @@ fn reconstruct(cfg: &ResolvedPipeline, images: &ImageSet, run_dir: &Path) -> Res
     Ok(out)
 }
 
-/// Decodes `count` samples z ~ N(0, I) (seeded by `eval.seed`) with the model in
-/// `run_dir` and writes them as a grid, 8 per row.
-fn write_samples(cfg: &ResolvedPipeline, run_dir: &Path, path: &Path) -> Result<()> {
-    let count = cfg.eval.samples as usize;
+/// `eval.samples` images decoded from z ~ N(0, I) (seeded by `eval.seed`).
+fn prior_samples(cfg: &ResolvedPipeline, model: &Vae<CpuBackend>) -> Result<Vec<f32>> {
     let device = Default::default();
-    let model = load_model::<CpuBackend>(&cfg.model, &run_dir.join(MODEL_FILE), &device)?;
     // A stream of its own, so the samples do not depend on `reconstruct`.
     let mut rng = Pcg64::seed_from_u64(cfg.eval.seed ^ 0x5a4d_91e5);
-    let z = normal_noise::<CpuBackend>(&mut rng, count, model.latent(), &device);
-    let images = sigmoid(model.decoder.forward(z))
+    let z =
+        normal_noise::<CpuBackend>(&mut rng, cfg.eval.samples as usize, model.latent(), &device);
+    sigmoid(model.decoder.forward(z))
         .into_data()
         .to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))?;
-    let (c, size) = (cfg.model.channels as usize, cfg.model.size as usize);
-    save_grid(&images, count, c, size, size, 8, path)
+        .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))
+}
+
+/// Loads the model in `run_dir` once and returns the reconstructions of `images`
+/// and the prior samples (empty when `eval.samples` is 0).
+fn decode(
+    cfg: &ResolvedPipeline,
+    images: &ImageSet,
+    run_dir: &Path,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let device = Default::default();
+    let model = load_model::<CpuBackend>(&cfg.model, &run_dir.join(MODEL_FILE), &device)?;
+    let recon = reconstruct(cfg, &model, images)?;
+    let samples = if cfg.eval.samples > 0 {
+        prior_samples(cfg, &model)?
+    } else {
+        Vec::new()
+    };
+    Ok((recon, samples))
 }
 
 /// Evaluates the model in `run_dir` on the first `eval.images` test images and
@@ -97,13 +113,23 @@ pub fn evaluate(
 ) -> Result<EvalSummary> {
     let images = test.first(cfg.eval.images as usize);
     // The network runs on one thread, as in training (see `on_own_thread`).
-    let recon = on_own_thread(|| reconstruct(cfg, &images, run_dir))
-        .map_err(|e| anyhow::anyhow!("{e}"))??;
+    let (recon, samples) =
+        on_own_thread(|| decode(cfg, &images, run_dir)).map_err(|e| anyhow::anyhow!("{e}"))??;
     let (c, h, w) = (images.channels, images.height, images.width);
     let len = images.image_len();
     let fft = Fft2::new(h, w);
     let bins = RadialBins::durall(h, w);
     let recon_image = |i: usize| &recon[i * len..(i + 1) * len];
+
+    // The AI profiles feed both the AI RMSE and spectrum.csv: compute them once.
+    let real_profiles: Vec<Vec<f64>> = (0..images.len())
+        .into_par_iter()
+        .map(|i| ai_profile(&fft, &bins, images.image(i), c))
+        .collect();
+    let recon_profiles: Vec<Vec<f64>> = (0..images.len())
+        .into_par_iter()
+        .map(|i| ai_profile(&fft, &bins, recon_image(i), c))
+        .collect();
 
     let columns: Vec<Vec<f64>> = cfg
         .eval
@@ -117,7 +143,8 @@ pub fn evaluate(
                     match metric {
                         Metric::RmseSpatial => rmse_spatial(x, y),
                         Metric::RmseFft2 => rmse_fft2(&fft, x, y, c),
-                        Metric::RmseAi => rmse_ai(&fft, &bins, x, y, c),
+                        // = rmse_ai(&fft, &bins, x, y, c), from the profiles above.
+                        Metric::RmseAi => rmse(&real_profiles[i], &recon_profiles[i]),
                     }
                 })
                 .collect()
@@ -147,13 +174,8 @@ pub fn evaluate(
         summary.metrics.push((*metric, mean, std));
     }
 
-    let profiles = |source: &dyn Fn(usize) -> Vec<f32>| -> Vec<Vec<f64>> {
-        (0..images.len())
-            .map(|i| log_magnitude_profile(&fft, &bins, &to_gray(&source(i), c, h, w)))
-            .collect()
-    };
-    let real = profile_stats(&profiles(&|i| images.image(i).to_vec()));
-    let fake = profile_stats(&profiles(&|i| recon_image(i).to_vec()));
+    let real = profile_stats(&real_profiles);
+    let fake = profile_stats(&recon_profiles);
     let mut spectrum_csv = String::from("bin,real_mean,real_std,recon_mean,recon_std\n");
     for b in 0..real.mean.len() {
         let _ = writeln!(
@@ -168,8 +190,15 @@ pub fn evaluate(
     }
 
     if cfg.eval.samples > 0 {
-        on_own_thread(|| write_samples(cfg, run_dir, &eval_dir.join(SAMPLES_FILE)))
-            .map_err(|e| anyhow::anyhow!("{e}"))??;
+        save_grid(
+            &samples,
+            cfg.eval.samples as usize,
+            c,
+            h,
+            w,
+            8,
+            &eval_dir.join(SAMPLES_FILE),
+        )?;
     }
     for (name, text) in [
         (METRICS_FILE, &metrics_csv),

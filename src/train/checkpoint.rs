@@ -203,7 +203,6 @@ pub fn save_checkpoint<B: AutodiffBackend>(
         vec![state.order.len()],
         order,
     ));
-    let json = |v: &dyn erased::Json| v.to_json();
     let metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("epoch".to_string(), state.epoch.to_string()),
@@ -299,17 +298,7 @@ pub fn load_checkpoint<B: AutodiffBackend>(
     Ok((model, optim, state))
 }
 
-/// JSON encoding of small metadata values.
-mod erased {
-    /// A value that can be written as JSON.
-    pub trait Json {
-        /// The JSON text.
-        fn to_json(&self) -> anyhow::Result<String>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> anyhow::Result<String> {
-            Ok(serde_json::to_string(self)?)
-        }
-    }
+/// JSON text of a small metadata value.
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    Ok(serde_json::to_string(value)?)
 }
