@@ -7,12 +7,12 @@
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::pipeline::schema::FftNorm;
-use crate::spectral::tensor::{Dft2, Normalization};
+use crate::spectral::tensor::{Normalization, SeparableDft};
 
 /// The FFT loss for images of one size.
 #[derive(Debug, Clone)]
 pub struct FftLoss<B: Backend> {
-    dft: Dft2<B>,
+    dft: SeparableDft<B>,
 }
 
 impl<B: Backend> FftLoss<B> {
@@ -23,7 +23,7 @@ impl<B: Backend> FftLoss<B> {
             FftNorm::Ortho => Normalization::Ortho,
         };
         FftLoss {
-            dft: Dft2::new(height, width, norm, device),
+            dft: SeparableDft::full(height, width, norm, device),
         }
     }
 

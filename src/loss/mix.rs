@@ -52,6 +52,7 @@ impl<B: Backend> LossMix<B> {
                     LossTerm::Fft(opts) => {
                         Term::Fft(FftLoss::new(height, width, opts.norm, device))
                     }
+                    other => todo!("loss term {} is not wired yet", other.name()),
                 };
                 (term.name(), cfg.effective_weight(i), built)
             })

@@ -6,5 +6,7 @@ pub mod fft;
 pub mod kl;
 pub mod mix;
 pub mod pixel;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use mix::{LossMix, LossValues};

@@ -427,8 +427,11 @@ pub enum PixelReduction {
 pub struct MseTerm {
     /// Weight in the mix (>= 0).
     pub weight: f64,
-    /// Fixed standard deviation (> 0); sqrt(1/2) makes `mean` PyTorch's MSELoss.
+    /// Standard deviation (> 0) when `sigma_mode` is `fixed`; the starting value
+    /// when it is `learned`. sqrt(1/2) with `mean` makes the term PyTorch's MSELoss.
     pub sigma: f64,
+    /// Whether sigma is fixed, set to its per-image optimum, or trained.
+    pub sigma_mode: SigmaMode,
     /// Reduction.
     pub reduction: PixelReduction,
 }
@@ -438,9 +441,24 @@ impl Default for MseTerm {
         MseTerm {
             weight: 1.0,
             sigma: std::f64::consts::FRAC_1_SQRT_2,
+            sigma_mode: SigmaMode::Fixed,
             reduction: PixelReduction::Mean,
         }
     }
+}
+
+/// How the Gaussian likelihood's sigma is chosen (LOSSES.md §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SigmaMode {
+    /// `sigma` as written; the term is SSE / (2 sigma^2) (constants dropped).
+    Fixed,
+    /// Per image sigma^2 = SSE / D, its maximum-likelihood value; the term is the
+    /// full negative log-likelihood (D/2) ln(2 pi e SSE / D) (sigma-VAE's "optimal sigma").
+    Optimal,
+    /// One global log sigma trained with the model (starting at ln `sigma`); the
+    /// term is the full negative log-likelihood SSE / (2 sigma^2) + D ln sigma + (D/2) ln 2 pi.
+    Learned,
 }
 
 /// Options of the L1 (Laplace-likelihood) term.
@@ -491,6 +509,306 @@ impl Default for FftTerm {
     }
 }
 
+/// Which SSIM reference a term follows (LOSSES.md §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SsimVariant {
+    /// `tf.image.ssim`: VALID window positions only (28x28 -> 18x18 map), as Dalal.
+    TfValid,
+    /// pytorch-ssim as in Czolbe's code: zero padding by 5, map as large as the image.
+    ZeroPadded,
+}
+
+/// Options of the SSIM term: 1 - mean SSIM per image (Gaussian window 11, sigma 1.5,
+/// C1 = (0.01 L)^2, C2 = (0.03 L)^2), mean over the batch. Dalal's -500 SSIM is
+/// `weight: 500` (the constant does not change the gradient).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsimTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Padding variant.
+    pub variant: SsimVariant,
+    /// Dynamic range L of the pixel values.
+    pub dynamic_range: f64,
+}
+
+impl Default for SsimTerm {
+    fn default() -> Self {
+        SsimTerm {
+            weight: 1.0,
+            variant: SsimVariant::TfValid,
+            dynamic_range: 1.0,
+        }
+    }
+}
+
+/// Which slot of the BCE gets which profile in the AI loss (LOSSES.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AiBceOrder {
+    /// The reconstruction's profile is the prediction, the data's the target.
+    Conventional,
+    /// Durall's code: the data's profile in the prediction slot, the reconstruction's
+    /// as the target (logs clamped at -100 as torch's BCELoss).
+    DurallCode,
+}
+
+/// Options of the differentiable azimuthal-integration loss (Durall, LOSSES.md §4):
+/// grey image, 20 ln(|F| + eps) of the centred spectrum, radial means over Durall's
+/// bins, per-image min-max normalisation, BCE between the profiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AiTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Added to |F| inside the logarithm (> 0); Durall adds 1e-8 to F.
+    pub log_epsilon: f64,
+    /// Normalised profiles are clipped to [clip, 1 - clip] before the BCE logs.
+    pub clip: f64,
+    /// BCE argument order.
+    pub order: AiBceOrder,
+}
+
+impl Default for AiTerm {
+    fn default() -> Self {
+        AiTerm {
+            weight: 1.0,
+            log_epsilon: 1e-8,
+            clip: 1e-7,
+            order: AiBceOrder::Conventional,
+        }
+    }
+}
+
+/// Colour handling of the Watson-DFT loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatsonColor {
+    /// Grey tables for 1-channel data, YCbCr tables for 3-channel data.
+    Auto,
+    /// Grey parameters (1-channel data only).
+    Gray,
+    /// YCbCr parameters with the pretrained softmax channel weights (3-channel data).
+    Rgb,
+}
+
+/// Options of Czolbe et al.'s Watson-DFT perceptual loss with the pretrained
+/// parameters (LOSSES.md §5): per-image distance, mean over the batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatsonDftTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Parameter set.
+    pub color: WatsonColor,
+    /// Random-shift wrapper (replicate-pad 4, same random crop of both images), on
+    /// in Czolbe's VAE training.
+    pub shift: bool,
+}
+
+impl Default for WatsonDftTerm {
+    fn default() -> Self {
+        WatsonDftTerm {
+            weight: 1.0,
+            color: WatsonColor::Auto,
+            shift: true,
+        }
+    }
+}
+
+/// Options of the focal frequency loss (Jiang et al., LOSSES.md §6), with the
+/// reference implementation's argument names and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FflTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Exponent of the spectrum weight matrix (>= 0); 0 makes FFL an MSE.
+    pub alpha: f64,
+    /// Images are split into patch_factor x patch_factor patches (>= 1).
+    pub patch_factor: usize,
+    /// Average the spectra over the batch before comparing.
+    pub ave_spectrum: bool,
+    /// ln(w + 1) of the weight matrix.
+    pub log_matrix: bool,
+    /// Normalise the weights by their maximum over the whole batch.
+    pub batch_matrix: bool,
+}
+
+impl Default for FflTerm {
+    fn default() -> Self {
+        FflTerm {
+            weight: 1.0,
+            alpha: 1.0,
+            patch_factor: 1,
+            ave_spectrum: false,
+            log_matrix: false,
+            batch_matrix: false,
+        }
+    }
+}
+
+/// Whether a phase difference is compared raw or wrapped to [0, pi].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseDifference {
+    /// |phi1 - phi0| as the formula is written (jumps by 2 pi at the branch cut).
+    Raw,
+    /// min(|d|, 2 pi - |d|), the angular distance.
+    Wrapped,
+}
+
+/// Hann window definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HannWindow {
+    /// 0.5 - 0.5 cos(2 pi n / N) (torch default).
+    Periodic,
+    /// 0.5 - 0.5 cos(2 pi n / (N - 1)) (numpy hanning).
+    Symmetric,
+}
+
+/// Options of Fuoli et al.'s Fourier-space loss (LOSSES.md §7): Hann-windowed
+/// 2-D DFT, L1 of amplitudes and of phases over half the spectrum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FuoliTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Weight of the amplitude L1.
+    pub amplitude_weight: f64,
+    /// Weight of the phase L1.
+    pub phase_weight: f64,
+    /// Raw (the paper's formula) or wrapped phase difference.
+    pub phase: PhaseDifference,
+    /// Hann window definition.
+    pub hann: HannWindow,
+}
+
+impl Default for FuoliTerm {
+    fn default() -> Self {
+        FuoliTerm {
+            weight: 1.0,
+            amplitude_weight: 1.0,
+            phase_weight: 1.0,
+            phase: PhaseDifference::Raw,
+            hann: HannWindow::Periodic,
+        }
+    }
+}
+
+/// Which transform Dalal's STFT loss applies to each window (LOSSES.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StftMode {
+    /// The paper: 2-D DFT of each window, frequencies (u, v) < (f/2, f/2).
+    Paper2d,
+    /// The reference code: a 1-D DFT along each row of the window, first f/2 rows
+    /// and first f/2 frequencies.
+    CodeRows,
+}
+
+/// How Dalal's STFT loss weights frequencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrequencyWeighting {
+    /// W[a, b] = a/(f/2 - 1) * b/(f/2 - 1), zero on the first row and column.
+    Linear,
+    /// All ones.
+    None,
+}
+
+/// Options of Dalal's short-time Fourier loss: sum over windows and kept
+/// frequencies of (phase_weight |dP| + amplitude_weight |dA|) W, per image,
+/// mean over the batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StftTerm {
+    /// Weight in the mix (>= 0); Dalal's lambda_freq.
+    pub weight: f64,
+    /// Window side f (even, <= image side).
+    pub window: usize,
+    /// Stride s between windows (>= 1).
+    pub stride: usize,
+    /// Apply the 2-D Hann taper sqrt(outer(hann, hann)) (symmetric Hann, as the code's
+    /// switched-off branch); the paper uses one, the code does not.
+    pub hann: bool,
+    /// Weight of the amplitude differences.
+    pub amplitude_weight: f64,
+    /// Weight of the (raw) phase differences; the paper's lambda.
+    pub phase_weight: f64,
+    /// Frequency weighting W.
+    pub frequency_weighting: FrequencyWeighting,
+    /// Paper (2-D) or reference-code (row) transform.
+    pub mode: StftMode,
+    /// Added to the real part before the phase is taken (the code's 1e-6).
+    pub phase_epsilon: f64,
+}
+
+impl Default for StftTerm {
+    fn default() -> Self {
+        StftTerm {
+            weight: 1.0,
+            window: 16,
+            stride: 4,
+            hann: true,
+            amplitude_weight: 1.0,
+            phase_weight: 1.0,
+            frequency_weighting: FrequencyWeighting::Linear,
+            mode: StftMode::Paper2d,
+            phase_epsilon: 1e-6,
+        }
+    }
+}
+
+/// Where the Wiener term's blur kernel comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WienerKernel {
+    /// A fixed normalised Gaussian of `kernel_size` and `kernel_sigma`.
+    Fixed,
+    /// Predicted per image from z by a kernel head G(z), trained in alternation
+    /// with the VAE (LOSSES.md §9); starts at the fixed Gaussian.
+    Learned,
+}
+
+/// Options of Bredell et al.'s Wiener-weighted likelihood term (LOSSES.md §9):
+/// 1/2 sum g |dX|^2 - 1/2 sum ln g per image and channel (ortho DFT), mean over the batch,
+/// with g = |K|^2 / (|K|^2 + C)^2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WienerTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Kernel side (odd, <= image side).
+    pub kernel_size: usize,
+    /// Standard deviation of the Gaussian kernel (> 0).
+    pub kernel_sigma: f64,
+    /// Wiener regulariser C (> 0).
+    pub c: f64,
+    /// Include the -1/2 sum ln g log-determinant (matters for a learned kernel).
+    pub log_det: bool,
+    /// Floor delta inside ln(|K|^2 + delta) of the log-determinant (> 0).
+    pub log_det_floor: f64,
+    /// Fixed or learned kernel.
+    pub kernel: WienerKernel,
+}
+
+impl Default for WienerTerm {
+    fn default() -> Self {
+        WienerTerm {
+            weight: 1.0,
+            kernel_size: 15,
+            kernel_sigma: 2.0,
+            c: 0.01,
+            log_det: true,
+            log_det_floor: 1e-8,
+            kernel: WienerKernel::Fixed,
+        }
+    }
+}
+
 /// One reconstruction term, written as `{bce: {weight: 0.5}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -503,6 +821,20 @@ pub enum LossTerm {
     L1(L1Term),
     /// Björk's 2-D FFT agreement (frequency).
     Fft(FftTerm),
+    /// 1 - SSIM (spatial).
+    Ssim(SsimTerm),
+    /// Durall's azimuthal-integration spectrum loss (frequency).
+    Ai(AiTerm),
+    /// Czolbe's Watson-DFT perceptual loss (frequency).
+    WatsonDft(WatsonDftTerm),
+    /// Focal frequency loss (frequency).
+    Ffl(FflTerm),
+    /// Fuoli's amplitude + phase Fourier loss (frequency).
+    Fuoli(FuoliTerm),
+    /// Dalal's short-time Fourier loss (frequency).
+    Stft(StftTerm),
+    /// Bredell's Wiener-weighted likelihood (frequency).
+    Wiener(WienerTerm),
 }
 
 impl LossTerm {
@@ -513,6 +845,13 @@ impl LossTerm {
             LossTerm::Mse(t) => t.weight,
             LossTerm::L1(t) => t.weight,
             LossTerm::Fft(t) => t.weight,
+            LossTerm::Ssim(t) => t.weight,
+            LossTerm::Ai(t) => t.weight,
+            LossTerm::WatsonDft(t) => t.weight,
+            LossTerm::Ffl(t) => t.weight,
+            LossTerm::Fuoli(t) => t.weight,
+            LossTerm::Stft(t) => t.weight,
+            LossTerm::Wiener(t) => t.weight,
         }
     }
 
@@ -523,12 +862,22 @@ impl LossTerm {
             LossTerm::Mse(_) => "mse",
             LossTerm::L1(_) => "l1",
             LossTerm::Fft(_) => "fft",
+            LossTerm::Ssim(_) => "ssim",
+            LossTerm::Ai(_) => "ai",
+            LossTerm::WatsonDft(_) => "watson_dft",
+            LossTerm::Ffl(_) => "ffl",
+            LossTerm::Fuoli(_) => "fuoli",
+            LossTerm::Stft(_) => "stft",
+            LossTerm::Wiener(_) => "wiener",
         }
     }
 
     /// Whether the term compares images in the frequency domain (gets `alpha`).
     pub fn is_frequency(&self) -> bool {
-        matches!(self, LossTerm::Fft(_))
+        !matches!(
+            self,
+            LossTerm::Bce(_) | LossTerm::Mse(_) | LossTerm::L1(_) | LossTerm::Ssim(_)
+        )
     }
 }
 

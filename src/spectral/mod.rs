@@ -10,14 +10,19 @@
 //! * [`radial`]: Durall's azimuthal binning of a centred spectrum, as a per-pixel bin map
 //!   and as constant averaging matrices for the differentiable AI loss.
 //! * [`ai`]: the per-image log-magnitude radial profile (EXPERIMENTS.md §4.2).
-//! * [`tensor`]: the matrix-form DFT as burn tensors, for the losses.
+//! * [`axis`]: per-axis complex matrices (full, shifted, block and windowed DFTs,
+//!   selections, Toeplitz blurs) that make every transform of the losses separable.
+//! * [`tensor`]: those transforms as burn matrix products, for the losses.
+//! * [`window`]: Hann tapers and Gaussian taps.
 //!
 //! Convention everywhere: the unnormalised ("backward") DFT
 //! `X[u,v] = Σ_h Σ_w x[h,w] · exp(−i2π(uh/H + vw/W))`, images row-major.
 
 pub mod ai;
+pub mod axis;
 pub mod color;
 pub mod dft;
 pub mod fft;
 pub mod radial;
 pub mod tensor;
+pub mod window;

@@ -1,10 +1,14 @@
-//! The 2-D DFT inside the autodiff graph, as two real matrix products per side
-//! (LOSSES.md §1). No FFT op is needed, it works for any size, and the gradient is
-//! the same matrices transposed.
+//! Separable linear transforms of image batches inside the autodiff graph, as
+//! matrix products with constant matrices (LOSSES.md §1). No FFT op is needed,
+//! any size works, and the gradient is the same matrices transposed.
+//!
+//! [`Separable`] computes the real `L · X · Rᵀ` for every image of a batch;
+//! [`SeparableDft`] does the complex version from two [`AxisMatrix`] values, so
+//! the full DFT, block and windowed DFTs and blurs all share one code path.
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
-use super::dft::cos_sin_matrices;
+use super::axis::AxisMatrix;
 
 /// DFT normalisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,80 +19,138 @@ pub enum Normalization {
     Ortho,
 }
 
-/// Constant matrices of a full 2-D DFT of H x W images.
-///
-/// `left` stacks [C_H; S_H] (2H x H) and `right` stacks [C_W | S_W] (W x 2W), so one
-/// left and one right product give all four partial products
-/// `[[C X C, C X S], [S X C, S X S]]`; then Re = CXC - SXS and Im = -(SXC + CXS).
+/// A real separable map `X ↦ L · X · Rᵀ` on `[B, C, H, W]` batches, with `L`
+/// (`P × H`) and `R` (`Q × W`) constant.
 #[derive(Debug, Clone)]
-pub struct Dft2<B: Backend> {
+pub struct Separable<B: Backend> {
     left_t: Tensor<B, 2>,
-    right: Tensor<B, 2>,
-    height: usize,
-    width: usize,
+    right_t: Tensor<B, 2>,
+    input: (usize, usize),
+    output: (usize, usize),
 }
 
-impl<B: Backend> Dft2<B> {
-    /// Builds the matrices for `height` x `width` images on `device`.
-    pub fn new(height: usize, width: usize, norm: Normalization, device: &B::Device) -> Self {
+/// `m` (`rows × cols`, row-major) transposed into a `cols × rows` tensor.
+fn transposed<B: Backend>(m: &[f64], rows: usize, cols: usize, device: &B::Device) -> Tensor<B, 2> {
+    let mut t = vec![0f32; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c] as f32;
+        }
+    }
+    Tensor::from_data(TensorData::new(t, [cols, rows]), device)
+}
+
+impl<B: Backend> Separable<B> {
+    /// Builds the map from row-major `left` (`p × h`) and `right` (`q × w`).
+    pub fn new(
+        left: &[f64],
+        (p, h): (usize, usize),
+        right: &[f64],
+        (q, w): (usize, usize),
+        device: &B::Device,
+    ) -> Self {
+        assert_eq!(left.len(), p * h, "left matrix must be p*h");
+        assert_eq!(right.len(), q * w, "right matrix must be q*w");
+        Separable {
+            left_t: transposed(left, p, h, device),
+            right_t: transposed(right, q, w, device),
+            input: (h, w),
+            output: (p, q),
+        }
+    }
+
+    /// The output size `(P, Q)` of each image.
+    pub fn output_size(&self) -> (usize, usize) {
+        self.output
+    }
+
+    /// `L · X · Rᵀ` for every (batch, channel) image of `x`: `[B, C, P, Q]`.
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [b, c, h, w] = x.dims();
+        assert_eq!((h, w), self.input, "separable map built for another size");
+        let (p, q) = self.output;
+        let n = b * c;
+        // Right product: [n*H, W] x [W, Q]; then the left one on the transposed
+        // data: [n*Q, H] x [H, P].
+        let xr = x.reshape([n * h, w]).matmul(self.right_t.clone());
+        let xt = xr.reshape([n, h, q]).swap_dims(1, 2).reshape([n * q, h]);
+        xt.matmul(self.left_t.clone())
+            .reshape([n, q, p])
+            .swap_dims(1, 2)
+            .reshape([b, c, p, q])
+    }
+}
+
+/// A complex separable transform `Y = L · X · Rᵀ` of real images, from two
+/// [`AxisMatrix`] values; returns (Re Y, Im Y).
+///
+/// The real and imaginary parts of each side are stacked so that one [`Separable`]
+/// product gives all partial products at once; a real side is not stacked.
+#[derive(Debug, Clone)]
+pub struct SeparableDft<B: Backend> {
+    product: Separable<B>,
+    left_complex: bool,
+    right_complex: bool,
+    output: (usize, usize),
+}
+
+/// `[Re; Im]` of `m` stacked by rows, or just `Re` when `m` is real.
+fn stacked(m: &AxisMatrix) -> (Vec<f64>, usize, bool) {
+    if m.is_real() {
+        (m.re.clone(), m.rows, false)
+    } else {
+        let mut v = m.re.clone();
+        v.extend_from_slice(&m.im);
+        (v, 2 * m.rows, true)
+    }
+}
+
+impl<B: Backend> SeparableDft<B> {
+    /// Builds the transform from the left (rows) and right (columns) axis matrices.
+    pub fn new(left: &AxisMatrix, right: &AxisMatrix, device: &B::Device) -> Self {
+        let (l, lp, left_complex) = stacked(left);
+        let (r, rq, right_complex) = stacked(right);
+        SeparableDft {
+            product: Separable::new(&l, (lp, left.cols), &r, (rq, right.cols), device),
+            left_complex,
+            right_complex,
+            output: (left.rows, right.rows),
+        }
+    }
+
+    /// The full 2-D DFT of `height × width` images.
+    pub fn full(height: usize, width: usize, norm: Normalization, device: &B::Device) -> Self {
         let scale = match norm {
             Normalization::Backward => 1.0,
             Normalization::Ortho => 1.0 / ((height * width) as f64).sqrt(),
         };
-        // The left factor is applied to transposed data, so store its transpose
-        // (H x 2H): column block 0 = C_H^T = C_H, column block 1 = S_H.
-        let (ch, sh) = cos_sin_matrices(height);
-        let mut left_t = vec![0f32; height * 2 * height];
-        for r in 0..height {
-            for c in 0..height {
-                left_t[r * 2 * height + c] = (ch[c * height + r] * scale) as f32;
-                left_t[r * 2 * height + height + c] = (sh[c * height + r] * scale) as f32;
-            }
-        }
-        let (cw, sw) = cos_sin_matrices(width);
-        let mut right = vec![0f32; width * 2 * width];
-        for r in 0..width {
-            for c in 0..width {
-                right[r * 2 * width + c] = cw[r * width + c] as f32;
-                right[r * 2 * width + width + c] = sw[r * width + c] as f32;
-            }
-        }
-        Dft2 {
-            left_t: Tensor::from_data(TensorData::new(left_t, [height, 2 * height]), device),
-            right: Tensor::from_data(TensorData::new(right, [width, 2 * width]), device),
-            height,
-            width,
-        }
+        let left = AxisMatrix::dft(height).scaled(scale);
+        SeparableDft::new(&left, &AxisMatrix::dft(width), device)
     }
 
-    /// Real and imaginary parts of the DFT of every (batch, channel) image of `x`
-    /// (`[B, C, H, W]`); both outputs have the shape of `x`.
+    /// The output size `(P, Q)` of each image.
+    pub fn output_size(&self) -> (usize, usize) {
+        self.output
+    }
+
+    /// Real and imaginary parts of the transform of every (batch, channel) image
+    /// of `x` (`[B, C, H, W]`), each `[B, C, P, Q]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 4>) {
-        let [b, c, h, w] = x.dims();
-        assert_eq!(
-            (h, w),
-            (self.height, self.width),
-            "DFT built for another size"
-        );
-        let n = b * c;
-        // Right products: [n*H, W] x [W, 2W] -> [n*H, 2W] = [X C_W | X S_W].
-        let xr = x.reshape([n * h, w]).matmul(self.right.clone());
-        // Left products on the transposed data: [n, 2W, H] -> [n*2W, H] x [H, 2H].
-        let xt = xr
-            .reshape([n, h, 2 * w])
-            .swap_dims(1, 2)
-            .reshape([n * 2 * w, h]);
-        let y = xt
-            .matmul(self.left_t.clone())
-            .reshape([n, 2 * w, 2 * h])
-            .swap_dims(1, 2); // [n, 2H, 2W]
-        let cxc = y.clone().slice([0..n, 0..h, 0..w]);
-        let cxs = y.clone().slice([0..n, 0..h, w..2 * w]);
-        let sxc = y.clone().slice([0..n, h..2 * h, 0..w]);
-        let sxs = y.slice([0..n, h..2 * h, w..2 * w]);
-        let re = (cxc - sxs).reshape([b, c, h, w]);
-        let im = (sxc + cxs).neg().reshape([b, c, h, w]);
-        (re, im)
+        let [b, c, _, _] = x.dims();
+        let (p, q) = self.output;
+        let y = self.product.forward(x);
+        let block = |i: usize, j: usize| {
+            y.clone()
+                .slice([0..b, 0..c, i * p..(i + 1) * p, j * q..(j + 1) * q])
+        };
+        // With L = Lr + i·Li and R = Rr + i·Ri:
+        // Re = Lr X Rrᵀ − Li X Riᵀ,  Im = Lr X Riᵀ + Li X Rrᵀ.
+        match (self.left_complex, self.right_complex) {
+            (true, true) => (block(0, 0) - block(1, 1), block(0, 1) + block(1, 0)),
+            (false, true) => (block(0, 0), block(0, 1)),
+            (true, false) => (block(0, 0), block(1, 0)),
+            (false, false) => (block(0, 0), block(0, 0).zeros_like()),
+        }
     }
 }
 
@@ -110,7 +172,7 @@ mod tests {
             let xs: Vec<f32> = x.iter().map(|v| *v as f32).collect();
             let t = Tensor::<Flex, 4>::from_data(TensorData::new(xs, [b, c, h, w]), &device);
             for norm in [Normalization::Backward, Normalization::Ortho] {
-                let dft = Dft2::<Flex>::new(h, w, norm, &device);
+                let dft = SeparableDft::<Flex>::full(h, w, norm, &device);
                 let (re, im) = dft.forward(t.clone());
                 let re = re.into_data().to_vec::<f32>().unwrap();
                 let im = im.into_data().to_vec::<f32>().unwrap();
@@ -133,6 +195,49 @@ mod tests {
                             "im {b}x{c}x{h}x{w} k={k}"
                         );
                     }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod separable_tests {
+    use super::*;
+    use crate::spectral::axis::apply;
+    use crate::spectral::dft::test_values;
+    use burn::backend::Flex;
+
+    /// Every combination of real and complex sides agrees with the f64 product.
+    #[test]
+    fn complex_and_real_sides_match_f64_products() {
+        let device = Default::default();
+        let (h, w) = (8, 6);
+        let x = test_values(5, 2 * h * w);
+        let xs: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+        let t = Tensor::<Flex, 4>::from_data(TensorData::new(xs, [2, 1, h, w]), &device);
+        let complex_h =
+            AxisMatrix::windowed_dft(h, &[0, 3], 5, &[0, 2, 4], &[0.1, 0.5, 1.0, 0.5, 0.1]);
+        let complex_w = AxisMatrix::block_dft(w, 3, &[0, 1]);
+        let real_h = AxisMatrix::correlation(h, &[0.25, 0.5, 0.25], 1);
+        let real_w = AxisMatrix::selection(w, &[5, 1, 2]);
+        for (l, r) in [
+            (&complex_h, &complex_w),
+            (&real_h, &complex_w),
+            (&complex_h, &real_w),
+            (&real_h, &real_w),
+        ] {
+            let dft = SeparableDft::<Flex>::new(l, r, &device);
+            let (re, im) = dft.forward(t.clone());
+            assert_eq!(re.dims(), [2, 1, l.rows, r.rows]);
+            let re = re.into_data().to_vec::<f32>().unwrap();
+            let im = im.into_data().to_vec::<f32>().unwrap();
+            let n = l.rows * r.rows;
+            for img in 0..2 {
+                let (wre, wim) = apply(l, r, &x[img * h * w..(img + 1) * h * w]);
+                for k in 0..n {
+                    assert!((re[img * n + k] as f64 - wre[k]).abs() < 1e-5);
+                    assert!((im[img * n + k] as f64 - wim[k]).abs() < 1e-5);
                 }
             }
         }
