@@ -8,5 +8,6 @@ pub mod mix;
 pub mod pixel;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod wiener;
 
 pub use mix::{LossMix, LossValues};

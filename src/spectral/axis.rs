@@ -89,6 +89,25 @@ impl AxisMatrix {
         AxisMatrix::windowed_dft(n, &starts, block, frequencies, &vec![1.0; block])
     }
 
+    /// The `n`-point DFT of a signal of `k <= n` samples zero-padded to `n`:
+    /// entry `[u][j] = exp(−i2π·uj/n)` for `j < k` (`n × k`). Used for the
+    /// transfer function of a small blur kernel on an `n`-sample image axis.
+    pub fn padded_dft(n: usize, k: usize) -> AxisMatrix {
+        assert!(k <= n, "kernel longer than the axis");
+        let full = AxisMatrix::dft(n);
+        let keep = |v: &[f64]| -> Vec<f64> {
+            (0..n)
+                .flat_map(|u| v[u * n..u * n + k].iter().copied())
+                .collect()
+        };
+        AxisMatrix {
+            rows: n,
+            cols: k,
+            re: keep(&full.re),
+            im: keep(&full.im),
+        }
+    }
+
     /// A 0/1 matrix picking the input samples `indices`, in order.
     pub fn selection(input_len: usize, indices: &[usize]) -> AxisMatrix {
         let mut re = vec![0.0; indices.len() * input_len];
@@ -266,6 +285,24 @@ mod tests {
             }
         }
         assert!(same.is_real() && !AxisMatrix::dft(4).is_real());
+    }
+
+    #[test]
+    fn padded_dft_equals_dft_of_zero_padded_signal() {
+        let (n, k) = (7, 3);
+        let kernel = test_values(8, k * k);
+        let mut padded = vec![0.0; n * n];
+        for a in 0..k {
+            for b in 0..k {
+                padded[a * n + b] = kernel[a * k + b];
+            }
+        }
+        let (dre, dim) = dft2_direct(&padded, n, n);
+        let m = AxisMatrix::padded_dft(n, k);
+        let (re, im) = apply(&m, &m, &kernel);
+        for i in 0..n * n {
+            assert!((re[i] - dre[i]).abs() < 1e-12 && (im[i] - dim[i]).abs() < 1e-12);
+        }
     }
 
     #[test]
