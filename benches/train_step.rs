@@ -25,7 +25,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::relu;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
-use runner::loss::LossMix;
+use runner::loss::{LossMix, LossParams};
 use runner::model::vae::VaeOutput;
 use runner::model::Vae;
 use runner::pipeline::load::load_pipeline_str;
@@ -135,7 +135,8 @@ fn time_runner_training(
     // PyTorch's Adam defaults (burn's epsilon default is 1e-5); the value does not
     // change the work done, only keeps the two sides the same algorithm.
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, Vae<B>>();
-    let mix = LossMix::<B>::new(&cfg.loss, SIDE, SIDE, &device);
+    let mix = LossMix::<B>::new(&cfg.loss, [1, SIDE, SIDE], 0, &device);
+    let loss_params = LossParams::<B>::new(&cfg.loss, LATENT, &device);
     let x = Tensor::<B, 4>::random(
         [batch, 1, SIDE, SIDE],
         Distribution::Uniform(0.0, 1.0),
@@ -147,7 +148,7 @@ fn time_runner_training(
         let noise =
             Tensor::<B, 2>::random([batch, LATENT], Distribution::Normal(0.0, 1.0), &device);
         let out = model.forward(x.clone(), noise);
-        let total = mix.compute(&out, x.clone()).total;
+        let total = mix.compute(&out, x.clone(), &loss_params, i as u64).total;
         // The training loop reads the loss every step (log, divergence check);
         // it also makes sure the forward pass has really been computed here.
         let value: f64 = total.clone().into_scalar().elem();
@@ -399,7 +400,8 @@ fn runner_per_layer(
 
     // The loss alone, through runner's LossMix, backward into (mu, logvar, logits).
     let device = Default::default();
-    let mix = LossMix::<B>::new(&cfg.loss, SIDE, SIDE, &device);
+    let mix = LossMix::<B>::new(&cfg.loss, [1, SIDE, SIDE], 0, &device);
+    let loss_params = LossParams::<B>::new(&cfg.loss, LATENT, &device);
     let normal = || Distribution::Normal(0.0, 1.0);
     let mu = Tensor::<B, 2>::random([b, LATENT], normal(), &device).require_grad();
     let logvar = Tensor::<B, 2>::random([b, LATENT], normal(), &device).require_grad();
@@ -413,8 +415,11 @@ fn runner_per_layer(
             logits: logits.clone(),
             mu: mu.clone(),
             logvar: logvar.clone(),
+            z: mu.clone(),
         };
-        let total = mix.compute(&out, target.clone()).total;
+        let total = mix
+            .compute(&out, target.clone(), &loss_params, i as u64)
+            .total;
         let f = ms_since(t0);
         let t1 = Instant::now();
         let grads = total.backward();

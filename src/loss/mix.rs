@@ -1,22 +1,32 @@
 //! The pipeline's loss: sum_i w_i * term_i + beta * KL, where `alpha` (when set)
 //! scales spatial terms by (1 - alpha) and frequency terms by alpha.
+//!
+//! Every term but `bce` compares `sigmoid(logits)` (pixel values in [0, 1]) with
+//! the data; `bce` works on the logits for stability.
 
 use burn::tensor::{backend::Backend, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
 
 use super::bce::bce_mean;
 use super::fft::FftLoss;
 use super::kl::kl_divergence;
-use super::pixel::{l1, mse};
+use super::params::LossParams;
+use super::pixel::{l1, mse, mse_learned_sigma, mse_optimal_sigma};
+use super::wiener::WienerLoss;
 use crate::model::vae::VaeOutput;
-use crate::pipeline::schema::{KlConfig, L1Term, LossConfig, LossTerm, MseTerm};
+use crate::pipeline::schema::{
+    KlConfig, L1Term, LossConfig, LossTerm, MseTerm, SigmaMode, WienerKernel,
+};
 
-/// One term ready to evaluate.
+/// One term ready to evaluate, with its constant matrices.
 #[derive(Debug, Clone)]
 enum Term<B: Backend> {
     Bce,
     Mse(MseTerm),
     L1(L1Term),
     Fft(FftLoss<B>),
+    Wiener { loss: WienerLoss<B>, learned: bool },
 }
 
 /// The loss terms of one pipeline cell, with their constant matrices built once.
@@ -24,6 +34,8 @@ enum Term<B: Backend> {
 pub struct LossMix<B: Backend> {
     terms: Vec<(&'static str, f64, Term<B>)>,
     kl: KlConfig,
+    /// Seeds the per-step random shifts of the Watson-DFT wrapper.
+    shift_seed: u64,
 }
 
 /// The values of one evaluation of the mix.
@@ -38,8 +50,15 @@ pub struct LossValues<B: Backend> {
 }
 
 impl<B: Backend> LossMix<B> {
-    /// Builds the mix for images of `height` x `width`.
-    pub fn new(cfg: &LossConfig, height: usize, width: usize, device: &B::Device) -> Self {
+    /// Builds the mix for images of `channels` x `height` x `width`; `seed` (the
+    /// training seed) drives the random shifts of terms that use them.
+    pub fn new(
+        cfg: &LossConfig,
+        [channels, height, width]: [usize; 3],
+        seed: u64,
+        device: &B::Device,
+    ) -> Self {
+        let _ = channels;
         let terms = cfg
             .terms
             .iter()
@@ -52,6 +71,10 @@ impl<B: Backend> LossMix<B> {
                     LossTerm::Fft(opts) => {
                         Term::Fft(FftLoss::new(height, width, opts.norm, device))
                     }
+                    LossTerm::Wiener(opts) => Term::Wiener {
+                        loss: WienerLoss::new(opts, height, width, device),
+                        learned: opts.kernel == WienerKernel::Learned,
+                    },
                     other => todo!("loss term {} is not wired yet", other.name()),
                 };
                 (term.name(), cfg.effective_weight(i), built)
@@ -60,6 +83,7 @@ impl<B: Backend> LossMix<B> {
         LossMix {
             terms,
             kl: cfg.kl.clone(),
+            shift_seed: seed ^ 0x5817_f7ed,
         }
     }
 
@@ -68,18 +92,47 @@ impl<B: Backend> LossMix<B> {
         self.terms.iter().map(|(name, _, _)| *name).collect()
     }
 
-    /// Evaluates every term on a forward pass against `target` (pixel values).
-    pub fn compute(&self, out: &VaeOutput<B>, target: Tensor<B, 4>) -> LossValues<B> {
+    /// The random crop offset of step `step` for shift-wrapped terms: a function
+    /// of the seed and the step only, so a resumed run draws the same shifts.
+    fn shift_for_step(&self, step: u64) -> (usize, usize) {
+        let mut rng = Pcg64::seed_from_u64(self.shift_seed ^ step.wrapping_mul(0x9e37_79b9));
+        (rng.random_range(0..8), rng.random_range(0..8))
+    }
+
+    /// Evaluates every term on a forward pass against `target` (pixel values) at
+    /// training step `step`, with the loss's own trainable `params`.
+    pub fn compute(
+        &self,
+        out: &VaeOutput<B>,
+        target: Tensor<B, 4>,
+        params: &LossParams<B>,
+        step: u64,
+    ) -> LossValues<B> {
         let kl = kl_divergence(out.mu.clone(), out.logvar.clone(), self.kl.convention);
         let mut total = kl.clone().mul_scalar(self.kl.beta);
         let recon = burn::tensor::activation::sigmoid(out.logits.clone());
+        let _ = self.shift_for_step(step);
         let mut values = Vec::with_capacity(self.terms.len());
         for (name, weight, term) in &self.terms {
+            let (r, t) = (recon.clone(), target.clone());
             let value = match term {
-                Term::Bce => bce_mean(out.logits.clone(), target.clone()),
-                Term::Mse(o) => mse(recon.clone(), target.clone(), o.sigma, o.reduction),
-                Term::L1(o) => l1(recon.clone(), target.clone(), o.reduction),
-                Term::Fft(fft) => fft.forward(recon.clone(), target.clone()),
+                Term::Bce => bce_mean(out.logits.clone(), t),
+                Term::Mse(o) => match o.sigma_mode {
+                    SigmaMode::Fixed => mse(r, t, o.sigma, o.reduction),
+                    SigmaMode::Optimal => mse_optimal_sigma(r, t, o.reduction),
+                    SigmaMode::Learned => {
+                        let log_sigma = params
+                            .log_sigma()
+                            .expect("learned sigma without its parameter");
+                        mse_learned_sigma(r, t, log_sigma, o.reduction)
+                    }
+                },
+                Term::L1(o) => l1(r, t, o.reduction),
+                Term::Fft(fft) => fft.forward(r, t),
+                Term::Wiener { loss, learned } => {
+                    let kernels = self.kernels(*learned, params, out);
+                    loss.forward(r, t, kernels)
+                }
             };
             total = total + value.clone().mul_scalar(*weight);
             values.push((*name, value));
@@ -89,6 +142,44 @@ impl<B: Backend> LossMix<B> {
             terms: values,
             kl,
         }
+    }
+
+    /// Per-image kernels from G(z) for a learned-kernel term, else the fixed one.
+    fn kernels(
+        &self,
+        learned: bool,
+        params: &LossParams<B>,
+        out: &VaeOutput<B>,
+    ) -> Option<Tensor<B, 4>> {
+        let head = params.kernel_head.as_ref().filter(|_| learned)?;
+        Some(head.forward(out.z.clone()))
+    }
+
+    /// The objective of the kernel head's half of the alternation: the weighted
+    /// learned-kernel Wiener terms with the VAE's outputs detached, so only G gets
+    /// gradients. `None` when no term learns a kernel.
+    pub fn kernel_objective(
+        &self,
+        out: &VaeOutput<B>,
+        target: Tensor<B, 4>,
+        params: &LossParams<B>,
+    ) -> Option<Tensor<B, 1>> {
+        let head = params.kernel_head.as_ref()?;
+        let recon = burn::tensor::activation::sigmoid(out.logits.clone()).detach();
+        let kernels = head.forward(out.z.clone().detach());
+        self.terms
+            .iter()
+            .filter_map(|(_, weight, term)| match term {
+                Term::Wiener {
+                    loss,
+                    learned: true,
+                } => Some(
+                    loss.forward(recon.clone(), target.clone(), Some(kernels.clone()))
+                        .mul_scalar(*weight),
+                ),
+                _ => None,
+            })
+            .reduce(|a, b| a + b)
     }
 }
 

@@ -5,9 +5,11 @@ pub mod bce;
 pub mod fft;
 pub mod kl;
 pub mod mix;
+pub mod params;
 pub mod pixel;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod wiener;
 
 pub use mix::{LossMix, LossValues};
+pub use params::LossParams;

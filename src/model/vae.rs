@@ -37,6 +37,8 @@ pub struct VaeOutput<B: Backend> {
     pub mu: Tensor<B, 2>,
     /// Posterior log-variance `[B, n]`.
     pub logvar: Tensor<B, 2>,
+    /// The sampled code that was decoded `[B, n]`.
+    pub z: Tensor<B, 2>,
 }
 
 impl<B: Backend> Vae<B> {
@@ -98,9 +100,10 @@ impl<B: Backend> Vae<B> {
         let (mu, logvar) = self.encode(x);
         let z = mu.clone() + (logvar.clone() * 0.5).exp() * noise;
         VaeOutput {
-            logits: self.decoder.forward(z),
+            logits: self.decoder.forward(z.clone()),
             mu,
             logvar,
+            z,
         }
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use burn::module::ParamId;
+use burn::module::{Module, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, Optimizer};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
@@ -22,6 +22,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::atomic::write_atomic;
+use crate::loss::LossParams;
 use crate::model::Vae;
 use crate::pipeline::schema::ModelSpec;
 
@@ -32,10 +33,12 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 
 /// Name of the optimizer-state tensor in a checkpoint.
 const OPTIMIZER_TENSOR: &str = "__optimizer_state";
+/// Name of the loss optimizer's state tensor in a checkpoint.
+const LOSS_OPTIMIZER_TENSOR: &str = "__loss_optimizer_state";
 /// Name of the training-order tensor in a checkpoint.
 const ORDER_TENSOR: &str = "__train_order";
 /// Value of the `format` metadata entry.
-const FORMAT: &str = "runner-checkpoint-1";
+const FORMAT: &str = "runner-checkpoint-2";
 
 /// Everything besides the weights that training needs to continue exactly.
 #[derive(Debug, Clone)]
@@ -58,9 +61,15 @@ pub struct TrainState {
     pub last_finite: Option<f64>,
 }
 
-/// Parameter tensors of `model`: (path, id, data).
-fn parameters<B: Backend>(model: &Vae<B>) -> Result<Vec<(String, ParamId, TensorData)>> {
-    model
+/// Prefix of the loss's own parameters (learned sigma, kernel head) in weight files.
+const LOSS_PREFIX: &str = "loss.";
+
+/// Parameter tensors of `module`: (`prefix` + path, id, data).
+fn parameters<B: Backend, M: Module<B>>(
+    module: &M,
+    prefix: &str,
+) -> Result<Vec<(String, ParamId, TensorData)>> {
+    module
         .collect(None, None, false)
         .into_iter()
         .map(|s| {
@@ -70,7 +79,11 @@ fn parameters<B: Backend>(model: &Vae<B>) -> Result<Vec<(String, ParamId, Tensor
             let data = s
                 .to_data()
                 .map_err(|e| anyhow!("reading {}: {e:?}", s.full_path()))?;
-            Ok((s.full_path(), id, data.convert::<f32>()))
+            Ok((
+                format!("{prefix}{}", s.full_path()),
+                id,
+                data.convert::<f32>(),
+            ))
         })
         .collect()
 }
@@ -92,11 +105,18 @@ fn serialize(tensors: &[Entry], metadata: HashMap<String, String>) -> Result<Vec
         .map_err(|e| anyhow!("serialising safetensors: {e}"))
 }
 
-/// The model's parameters as safetensors entries.
-fn weight_entries<B: Backend>(model: &Vae<B>) -> Result<(Vec<Entry>, HashMap<String, String>)> {
+/// The parameters of the model and of the loss as safetensors entries, with the
+/// id of each path.
+fn weight_entries<B: Backend>(
+    model: &Vae<B>,
+    loss: &LossParams<B>,
+) -> Result<(Vec<Entry>, HashMap<String, String>)> {
     let mut tensors = Vec::new();
     let mut ids = HashMap::new();
-    for (path, id, data) in parameters(model)? {
+    let all = parameters(model, "")?
+        .into_iter()
+        .chain(parameters(loss, LOSS_PREFIX)?);
+    for (path, id, data) in all {
         let shape = data.shape.to_vec();
         let bytes = data.as_bytes().to_vec();
         ids.insert(path.clone(), id.serialize());
@@ -105,26 +125,28 @@ fn weight_entries<B: Backend>(model: &Vae<B>) -> Result<(Vec<Entry>, HashMap<Str
     Ok((tensors, ids))
 }
 
-/// Writes the weights of `model` to `path` as safetensors (temporary sibling, then rename).
-pub fn save_model<B: Backend>(model: &Vae<B>, path: &Path) -> Result<()> {
-    let (tensors, _) = weight_entries(model)?;
+/// Writes the weights of `model` and the loss's learned parameters (under
+/// `loss.`) to `path` as safetensors (temporary sibling, then rename).
+pub fn save_model<B: Backend>(model: &Vae<B>, loss: &LossParams<B>, path: &Path) -> Result<()> {
+    let (tensors, _) = weight_entries(model, loss)?;
     let metadata = HashMap::from([("format".to_string(), "runner-model-1".to_string())]);
     let bytes = serialize(&tensors, metadata)?;
     write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Loads the parameters stored in `file` (safetensors bytes) into `model`, matching
-/// by module path; returns the stored id of each path.
-fn apply_weights<B: Backend>(
-    model: &mut Vae<B>,
+/// Loads the parameters stored in `file` (safetensors bytes) under `prefix` into
+/// `module`, matching by module path; returns the module's id of each stored path.
+fn apply_weights<B: Backend, M: Module<B>>(
+    module: &mut M,
+    prefix: &str,
     file: &SafeTensors,
     origin: &Path,
 ) -> Result<HashMap<String, ParamId>> {
-    let fresh = model.collect(None, None, false);
+    let fresh = module.collect(None, None, false);
     let mut snapshots = Vec::with_capacity(fresh.len());
     let mut new_ids = HashMap::new();
     for s in fresh {
-        let path = s.full_path();
+        let path = format!("{prefix}{}", s.full_path());
         let view = file
             .tensor(&path)
             .map_err(|_| anyhow!("{} has no tensor {path}", origin.display()))?;
@@ -150,7 +172,7 @@ fn apply_weights<B: Backend>(
             id,
         ));
     }
-    let result = model.apply(snapshots, None, None, false);
+    let result = module.apply(snapshots, None, None, false);
     if !result.errors.is_empty() {
         bail!(
             "{}: could not load weights: {:?}",
@@ -167,31 +189,78 @@ pub fn load_model<B: Backend>(spec: &ModelSpec, path: &Path, device: &B::Device)
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|e| anyhow!("{}: not a safetensors file: {e}", path.display()))?;
     let mut model = Vae::new(spec, device);
-    apply_weights(&mut model, &file, path)?;
+    apply_weights(&mut model, "", &file, path)?;
     Ok(model)
 }
 
-/// The optimizer used for training.
+/// The optimizer of the network.
 pub type VaeAdam<B> = OptimizerAdaptor<Adam, Vae<B>, B>;
+/// The optimizer of the loss's own parameters.
+pub type LossAdam<B> = OptimizerAdaptor<Adam, LossParams<B>, B>;
 
-/// Writes a checkpoint of `model`, `optim` and `state` to `path`, atomically.
+/// What a checkpoint holds besides [`TrainState`]: both modules and both optimizers.
+pub struct Trainables<B: AutodiffBackend> {
+    /// The network.
+    pub model: Vae<B>,
+    /// Its optimizer.
+    pub optim: VaeAdam<B>,
+    /// The loss's learned parameters.
+    pub loss: LossParams<B>,
+    /// Their optimizer.
+    pub loss_optim: LossAdam<B>,
+}
+
+/// Serialises an optimizer's record (keyed by parameter id) to bytes.
+fn optimizer_bytes<B: AutodiffBackend, M: burn::module::AutodiffModule<B>>(
+    optim: &OptimizerAdaptor<Adam, M, B>,
+) -> Result<Vec<u8>> {
+    BinBytesRecorder::<FullPrecisionSettings>::default()
+        .record(optim.to_record(), ())
+        .context("serialising optimizer state")
+}
+
+/// Restores an optimizer's record from `bytes`, re-keying each state from the
+/// saved parameter id to the fresh module's id through `old_to_new`.
+fn restore_optimizer<B: AutodiffBackend, M: burn::module::AutodiffModule<B>>(
+    optim: OptimizerAdaptor<Adam, M, B>,
+    bytes: &[u8],
+    old_to_new: &HashMap<ParamId, ParamId>,
+    origin: &Path,
+    device: &B::Device,
+) -> Result<OptimizerAdaptor<Adam, M, B>> {
+    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
+    let record: <OptimizerAdaptor<Adam, M, B> as Optimizer<M, B>>::Record = recorder
+        .load(bytes.to_vec(), device)
+        .context("decoding optimizer state")?;
+    let record = record
+        .into_iter()
+        .map(|(old, state)| {
+            let new = old_to_new.get(&old).ok_or_else(|| {
+                anyhow!(
+                    "{}: optimizer state for an unknown parameter",
+                    origin.display()
+                )
+            })?;
+            Ok((*new, state))
+        })
+        .collect::<Result<_>>()?;
+    Ok(optim.load_record(record))
+}
+
+/// Writes a checkpoint of the modules and optimizers `t` and `state` to `path`,
+/// atomically.
 pub fn save_checkpoint<B: AutodiffBackend>(
-    model: &Vae<B>,
-    optim: &VaeAdam<B>,
+    t: &Trainables<B>,
     state: &TrainState,
     path: &Path,
 ) -> Result<()> {
-    let (mut tensors, ids) = weight_entries(model)?;
-    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let optimizer: Vec<u8> = recorder
-        .record(optim.to_record(), ())
-        .context("serialising optimizer state")?;
-    tensors.push((
-        OPTIMIZER_TENSOR.to_string(),
-        Dtype::U8,
-        vec![optimizer.len()],
-        optimizer,
-    ));
+    let (mut tensors, ids) = weight_entries(&t.model, &t.loss)?;
+    for (name, bytes) in [
+        (OPTIMIZER_TENSOR, optimizer_bytes(&t.optim)?),
+        (LOSS_OPTIMIZER_TENSOR, optimizer_bytes(&t.loss_optim)?),
+    ] {
+        tensors.push((name.to_string(), Dtype::U8, vec![bytes.len()], bytes));
+    }
     let order: Vec<u8> = state
         .order
         .iter()
@@ -218,14 +287,13 @@ pub fn save_checkpoint<B: AutodiffBackend>(
     write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Reads a checkpoint into a fresh `model` and `optim` (both from the same config);
-/// returns them with the saved state.
+/// Reads a checkpoint into fresh modules and optimizers `t` (all from the same
+/// config); returns them with the saved state.
 pub fn load_checkpoint<B: AutodiffBackend>(
-    mut model: Vae<B>,
-    optim: VaeAdam<B>,
+    mut t: Trainables<B>,
     path: &Path,
     device: &B::Device,
-) -> Result<(Vae<B>, VaeAdam<B>, TrainState)> {
+) -> Result<(Trainables<B>, TrainState)> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (_, header) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| anyhow!("{}: not a safetensors file: {e}", path.display()))?;
@@ -242,35 +310,29 @@ pub fn load_checkpoint<B: AutodiffBackend>(
         );
     }
     let file = SafeTensors::deserialize(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let new_ids = apply_weights(&mut model, &file, path)?;
+    let mut new_ids = apply_weights(&mut t.model, "", &file, path)?;
+    new_ids.extend(apply_weights(&mut t.loss, LOSS_PREFIX, &file, path)?);
 
-    // The optimizer state is keyed by parameter id; the fresh model has new ids,
-    // so re-key it through the module paths.
+    // Optimizer states are keyed by parameter id; the fresh modules have new ids,
+    // so re-key them through the module paths.
     let old_ids: HashMap<String, String> = serde_json::from_str(get("param_ids")?)?;
     let old_to_new: HashMap<ParamId, ParamId> = old_ids
         .iter()
         .filter_map(|(path, old)| Some((ParamId::try_deserialize(old)?, *new_ids.get(path)?)))
         .collect();
-    let blob = file
-        .tensor(OPTIMIZER_TENSOR)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let record: <VaeAdam<B> as Optimizer<Vae<B>, B>>::Record = recorder
-        .load(blob.data().to_vec(), device)
-        .context("decoding optimizer state")?;
-    let record = record
-        .into_iter()
-        .map(|(old, state)| {
-            let new = old_to_new.get(&old).ok_or_else(|| {
-                anyhow!(
-                    "{}: optimizer state for an unknown parameter",
-                    path.display()
-                )
-            })?;
-            Ok((*new, state))
-        })
-        .collect::<Result<_>>()?;
-    let optim = optim.load_record(record);
+    let blob = |name: &str| {
+        file.tensor(name)
+            .map(|view| view.data().to_vec())
+            .map_err(|e| anyhow!("{}: {e}", path.display()))
+    };
+    t.optim = restore_optimizer(t.optim, &blob(OPTIMIZER_TENSOR)?, &old_to_new, path, device)?;
+    t.loss_optim = restore_optimizer(
+        t.loss_optim,
+        &blob(LOSS_OPTIMIZER_TENSOR)?,
+        &old_to_new,
+        path,
+        device,
+    )?;
 
     let order_view = file
         .tensor(ORDER_TENSOR)
@@ -295,7 +357,7 @@ pub fn load_checkpoint<B: AutodiffBackend>(
         wall_s: parse("wall_s")?,
         last_finite: serde_json::from_str(get("last_finite")?)?,
     };
-    Ok((model, optim, state))
+    Ok((t, state))
 }
 
 /// JSON text of a small metadata value.

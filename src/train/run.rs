@@ -13,13 +13,14 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
 use super::checkpoint::{
-    load_checkpoint, save_checkpoint, save_model, TrainState, VaeAdam, CHECKPOINT_FILE, MODEL_FILE,
+    load_checkpoint, save_checkpoint, save_model, LossAdam, TrainState, Trainables, VaeAdam,
+    CHECKPOINT_FILE, MODEL_FILE,
 };
 use super::schedule::learning_rate;
 use super::TrainBackend;
 use crate::atomic::write_atomic;
 use crate::data::ImageSet;
-use crate::loss::LossMix;
+use crate::loss::{LossMix, LossParams};
 use crate::model::Vae;
 use crate::pipeline::schema::{OptimizerConfig, ResolvedPipeline};
 use crate::progress::Progress;
@@ -92,13 +93,22 @@ pub fn init_model<B: Backend>(cfg: &ResolvedPipeline, device: &B::Device) -> Vae
 }
 
 /// Adam with the options of `cfg`.
-pub fn adam_for(cfg: &ResolvedPipeline) -> VaeAdam<TrainBackend> {
+fn adam_config(cfg: &ResolvedPipeline) -> AdamConfig {
     let OptimizerConfig::Adam(adam) = &cfg.train.optimizer;
     AdamConfig::new()
         .with_beta_1(adam.betas[0] as f32)
         .with_beta_2(adam.betas[1] as f32)
         .with_epsilon(adam.eps as f32)
-        .init::<TrainBackend, Vae<TrainBackend>>()
+}
+
+/// Adam for the network, with the options of `cfg`.
+pub fn adam_for(cfg: &ResolvedPipeline) -> VaeAdam<TrainBackend> {
+    adam_config(cfg).init::<TrainBackend, Vae<TrainBackend>>()
+}
+
+/// Adam for the loss's own parameters (same options as the network's).
+fn loss_adam_for(cfg: &ResolvedPipeline) -> LossAdam<TrainBackend> {
+    adam_config(cfg).init::<TrainBackend, LossParams<TrainBackend>>()
 }
 
 /// The state of a run that starts from scratch.
@@ -157,17 +167,27 @@ fn train_here(
     progress: &Progress,
 ) -> Result<(), TrainError> {
     let device = Default::default();
-    let mix = LossMix::<TrainBackend>::new(&cfg.loss, data.height, data.width, &device);
+    let mix = LossMix::<TrainBackend>::new(
+        &cfg.loss,
+        [data.channels, data.height, data.width],
+        cfg.train.seed,
+        &device,
+    );
     let names = mix.term_names();
     let model = init_model::<TrainBackend>(cfg, &device);
-    let optim = adam_for(cfg);
+    let fresh = Trainables {
+        loss: LossParams::new(&cfg.loss, model.latent(), &device),
+        model,
+        optim: adam_for(cfg),
+        loss_optim: loss_adam_for(cfg),
+    };
     let checkpoint = dir.join(CHECKPOINT_FILE);
-    let (mut model, mut optim, mut state) = if checkpoint.exists() {
-        let (model, optim, state) = load_checkpoint(model, optim, &checkpoint, &device)?;
+    let (mut t, mut state) = if checkpoint.exists() {
+        let (t, state) = load_checkpoint(fresh, &checkpoint, &device)?;
         progress.println(format!("{label}: resuming after epoch {}", state.epoch));
-        (model, optim, state)
+        (t, state)
     } else {
-        (model, optim, fresh_state(cfg, data.len(), &names))
+        (fresh, fresh_state(cfg, data.len(), &names))
     };
 
     let n = data.len();
@@ -199,11 +219,11 @@ fn train_here(
             let noise = normal_noise::<TrainBackend>(
                 &mut state.noise_rng,
                 chunk.len(),
-                model.latent(),
+                t.model.latent(),
                 &device,
             );
-            let out = model.forward(x.clone(), noise);
-            let values = mix.compute(&out, x);
+            let out = t.model.forward(x.clone(), noise);
+            let values = mix.compute(&out, x.clone(), &t.loss, step);
             let total: f64 = values.total.clone().into_scalar().elem();
             if !total.is_finite() {
                 bar.abandon_with_message("diverged");
@@ -223,9 +243,7 @@ fn train_here(
             window[names.len() + 1] += values.kl.clone().into_scalar().elem::<f64>();
             window_steps += 1;
 
-            let grads = values.total.backward();
-            let grads = GradientsParams::from_grads(grads, &model);
-            model = optim.step(lr, model, grads);
+            optimisation_step(&mut t, &mix, &values, &out, x, lr);
 
             if step.is_multiple_of(LOG_EVERY) || step.is_multiple_of(steps_per_epoch) {
                 let k = window_steps as f64;
@@ -249,7 +267,7 @@ fn train_here(
         }
         state.epoch = epoch;
         state.wall_s = wall_before + start.elapsed().as_secs_f64();
-        save_checkpoint(&model, &optim, &state, &checkpoint)?;
+        save_checkpoint(&t, &state, &checkpoint)?;
         if !progress.interactive() {
             progress.println(format!(
                 "{label}: epoch {epoch}/{epochs} done, loss {:.4}, {:.1}s",
@@ -259,13 +277,41 @@ fn train_here(
         }
     }
     bar.finish_and_clear();
-    save_model(&model, &dir.join(MODEL_FILE))?;
+    save_model(&t.model, &t.loss, &dir.join(MODEL_FILE))?;
     write_atomic(&dir.join(TRAIN_LOG), state.log.as_bytes())
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", dir.join(TRAIN_LOG).display()))?;
     // The final weights are in model.safetensors; the checkpoint (weights and
     // Adam moments) is only needed to resume an unfinished run.
     let _ = std::fs::remove_file(&checkpoint);
     Ok(())
+}
+
+/// One update from the loss `values` of batch `x`:
+///
+/// 1. the network (and a learned sigma, which is part of the same likelihood) takes
+///    an Adam step on the full objective, with the kernel head G held fixed;
+/// 2. when a Wiener term learns its kernel, G then takes its own Adam step on that
+///    term with the network's outputs held fixed (Bredell et al.'s alternation).
+fn optimisation_step(
+    t: &mut Trainables<TrainBackend>,
+    mix: &LossMix<TrainBackend>,
+    values: &crate::loss::LossValues<TrainBackend>,
+    out: &crate::model::vae::VaeOutput<TrainBackend>,
+    x: Tensor<TrainBackend, 4>,
+    lr: f64,
+) {
+    let mut grads = values.total.backward();
+    let network = GradientsParams::from_module(&mut grads, &t.model);
+    t.model = t.optim.step(lr, t.model.clone(), network);
+    if let Some(log_sigma) = &t.loss.log_sigma {
+        let sigma = GradientsParams::from_module(&mut grads, log_sigma);
+        t.loss = t.loss_optim.step(lr, t.loss.clone(), sigma);
+    }
+    if let Some(objective) = mix.kernel_objective(out, x, &t.loss) {
+        let mut grads = objective.backward();
+        let head = GradientsParams::from_module(&mut grads, &t.loss);
+        t.loss = t.loss_optim.step(lr, t.loss.clone(), head);
+    }
 }
 
 #[cfg(test)]
@@ -354,5 +400,115 @@ mod tests {
             };
             assert_eq!(strip(&log), strip(&log2), "same config, same loss curve");
         }
+    }
+}
+
+#[cfg(test)]
+mod learned_loss_tests {
+    use super::*;
+    use crate::data::shapes;
+    use crate::pipeline::load::load_pipeline_str;
+    use burn::module::Module;
+
+    fn config(loss: &str) -> ResolvedPipeline {
+        let text = format!(
+            "dataset: {{name: shapes}}\nmodel: {{latent: 8}}\n\
+             train: {{epochs: 1, batch: 8, optimizer: {{adam: {{lr: 1.0e-2}}}}}}\n\
+             loss: {{terms: [{loss}]}}\n"
+        );
+        let loaded = load_pipeline_str(Path::new("t.yaml"), &text, &[]).unwrap();
+        loaded.cells[0].config.clone()
+    }
+
+    fn flat<M: Module<TrainBackend>>(m: &M) -> Vec<f32> {
+        use burn::store::ModuleSnapshot;
+        m.collect(None, None, false)
+            .into_iter()
+            .flat_map(|s| s.to_data().unwrap().to_vec::<f32>().unwrap())
+            .collect()
+    }
+
+    /// Runs `steps` updates on a fixed batch.
+    fn steps(t: &mut Trainables<TrainBackend>, mix: &LossMix<TrainBackend>, n: u64, from: u64) {
+        let data = shapes::generate(8, 32, 1, None, 3);
+        let device = Default::default();
+        let x = batch_tensor::<TrainBackend>(&data, &(0..8).collect::<Vec<_>>(), &device);
+        let mut rng = Pcg64::seed_from_u64(from);
+        for step in from..from + n {
+            let noise = normal_noise::<TrainBackend>(&mut rng, 8, t.model.latent(), &device);
+            let out = t.model.forward(x.clone(), noise);
+            let values = mix.compute(&out, x.clone(), &t.loss, step);
+            optimisation_step(t, mix, &values, &out, x.clone(), 1e-2);
+        }
+    }
+
+    /// Both the learned sigma and the kernel head move; the network's step does not
+    /// touch G and G's step does not touch the network (alternation); a checkpoint
+    /// restores both optimizers so that the next step is identical.
+    #[test]
+    fn learned_sigma_and_kernel_head_train_alternate_and_resume() {
+        let cfg = config(
+            "{mse: {sigma_mode: learned, reduction: sum_per_image}}, \
+             {wiener: {kernel: learned, kernel_size: 5}}",
+        );
+        let device = Default::default();
+        let mix = LossMix::<TrainBackend>::new(&cfg.loss, [1, 32, 32], 0, &device);
+        let fresh = || {
+            let model = init_model::<TrainBackend>(&cfg, &device);
+            Trainables {
+                loss: LossParams::new(&cfg.loss, model.latent(), &device),
+                model,
+                optim: adam_for(&cfg),
+                loss_optim: loss_adam_for(&cfg),
+            }
+        };
+        let mut t = fresh();
+        let sigma0 = flat(t.loss.log_sigma.as_ref().unwrap());
+        let head0 = flat(t.loss.kernel_head.as_ref().unwrap());
+        steps(&mut t, &mix, 3, 0);
+        assert_ne!(
+            flat(t.loss.log_sigma.as_ref().unwrap()),
+            sigma0,
+            "sigma trained"
+        );
+        assert_ne!(
+            flat(t.loss.kernel_head.as_ref().unwrap()),
+            head0,
+            "G trained"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CHECKPOINT_FILE);
+        let state = fresh_state(&cfg, 8, &mix.term_names());
+        save_checkpoint(&t, &state, &path).unwrap();
+        let (mut restored, _) = load_checkpoint(fresh(), &path, &device).unwrap();
+        assert_eq!(flat(&restored.loss), flat(&t.loss));
+        steps(&mut t, &mix, 1, 3);
+        steps(&mut restored, &mix, 1, 3);
+        assert_eq!(
+            flat(&restored.model),
+            flat(&t.model),
+            "network continues exactly"
+        );
+        assert_eq!(
+            flat(&restored.loss),
+            flat(&t.loss),
+            "loss params continue exactly"
+        );
+
+        // The kernel objective alone updates G only.
+        let x = batch_tensor::<TrainBackend>(
+            &shapes::generate(8, 32, 1, None, 3),
+            &(0..8).collect::<Vec<_>>(),
+            &device,
+        );
+        let out = t.model.forward(x.clone(), Tensor::zeros([8, 8], &device));
+        let objective = mix.kernel_objective(&out, x, &t.loss).unwrap();
+        let mut grads = objective.backward();
+        let network = GradientsParams::from_module(&mut grads, &t.model);
+        assert!(
+            network.is_empty(),
+            "G's objective must not reach the network"
+        );
     }
 }

@@ -1,0 +1,55 @@
+//! Parameters that belong to the loss rather than to the VAE: the global ln sigma
+//! of a learned-sigma Gaussian term and the kernel head G(z) of a learned-kernel
+//! Wiener term. Trained by their own optimizer (see `train::run`) and saved
+//! beside the network weights under the `loss.` prefix.
+
+use burn::module::{Module, Param};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+
+use super::wiener::KernelHead;
+use crate::pipeline::schema::{LossConfig, LossTerm, SigmaMode, WienerKernel};
+
+/// Trainable loss parameters of one pipeline cell (both absent for most losses).
+#[derive(Module, Debug)]
+pub struct LossParams<B: Backend> {
+    /// ln sigma of the `mse` term with `sigma_mode: learned`.
+    pub log_sigma: Option<Param<Tensor<B, 1>>>,
+    /// G(z) of the `wiener` term with `kernel: learned`.
+    pub kernel_head: Option<KernelHead<B>>,
+}
+
+impl<B: Backend> LossParams<B> {
+    /// The parameters `cfg` needs, at their starting values (ln of the configured
+    /// sigma; a head that outputs the configured Gaussian). `latent` is the code size.
+    /// Validation allows at most one learned term of each kind.
+    pub fn new(cfg: &LossConfig, latent: usize, device: &B::Device) -> Self {
+        let mut params = LossParams {
+            log_sigma: None,
+            kernel_head: None,
+        };
+        for term in &cfg.terms {
+            match term {
+                LossTerm::Mse(m) if m.sigma_mode == SigmaMode::Learned => {
+                    let value = vec![m.sigma.ln() as f32];
+                    let t = Tensor::from_data(TensorData::new(value, [1]), device);
+                    params.log_sigma = Some(Param::from_tensor(t));
+                }
+                LossTerm::Wiener(w) if w.kernel == WienerKernel::Learned => {
+                    params.kernel_head = Some(KernelHead::new(
+                        latent,
+                        w.kernel_size,
+                        w.kernel_sigma,
+                        device,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        params
+    }
+
+    /// The current ln sigma, if a term learns one.
+    pub fn log_sigma(&self) -> Option<Tensor<B, 1>> {
+        self.log_sigma.as_ref().map(|p| p.val())
+    }
+}
