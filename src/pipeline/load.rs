@@ -695,7 +695,7 @@ mod tests {
         assert_eq!((err.line, err.column), (Some(3), Some(23)));
         assert!(
             shown.contains(
-                "unknown key `fftt` (did you mean `fft`?); valid keys: bce, mse, l1, fft"
+                "unknown key `fftt` (did you mean `fft`?); valid keys: bce, mse, l1, fft, ssim, ai, watson_dft, ffl, fuoli, stft, wiener"
             ),
             "{shown}"
         );

@@ -4,7 +4,7 @@
 use super::schema::{
     Arch, ConfigIssue, DatasetConfig, DatasetName, DatasetSpec, EvalConfig, GrayMode, InitScheme,
     LossConfig, LossTerm, LrSchedule, MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline,
-    ResolvedPipeline, ShapesSpec, TrainConfig,
+    ResolvedPipeline, ShapesSpec, SigmaMode, TrainConfig, WatsonColor, WienerKernel,
 };
 
 /// Shapes defaults.
@@ -32,7 +32,7 @@ impl Pipeline {
         let dataset = resolve_dataset(&self.dataset)?;
         let model = resolve_model(&self.model, &dataset, self.dataset.size.is_some())?;
         check_train(&self.train)?;
-        check_loss(&self.loss)?;
+        check_loss(&self.loss, &dataset)?;
         check_eval(&self.eval, &dataset)?;
         Ok(ResolvedPipeline {
             name,
@@ -327,8 +327,8 @@ fn non_negative(value: f64, path: &str) -> Result<(), ConfigIssue> {
     }
 }
 
-/// Checks the `loss:` section.
-fn check_loss(l: &LossConfig) -> Result<(), ConfigIssue> {
+/// Checks the `loss:` section (term options against the image size of `dataset`).
+fn check_loss(l: &LossConfig, dataset: &DatasetSpec) -> Result<(), ConfigIssue> {
     non_negative(l.kl.beta, "loss.kl.beta")?;
     if let Some(alpha) = l.alpha {
         if !(0.0..=1.0).contains(&alpha) {
@@ -349,11 +349,125 @@ fn check_loss(l: &LossConfig) -> Result<(), ConfigIssue> {
             term.weight(),
             &format!("loss.terms.{i}.{}.weight", term.name()),
         )?;
-        if let LossTerm::Mse(mse) = term {
-            positive(mse.sigma, &format!("loss.terms.{i}.mse.sigma"))?;
+        check_term(term, &format!("loss.terms.{i}.{}", term.name()), dataset)?;
+    }
+    for (mode, what) in [
+        (
+            l.terms
+                .iter()
+                .filter(|t| matches!(t, LossTerm::Mse(m) if m.sigma_mode == SigmaMode::Learned))
+                .count(),
+            "mse term with sigma_mode: learned",
+        ),
+        (
+            l.terms
+                .iter()
+                .filter(|t| matches!(t, LossTerm::Wiener(w) if w.kernel == WienerKernel::Learned))
+                .count(),
+            "wiener term with kernel: learned",
+        ),
+    ] {
+        if mode > 1 {
+            return Err(ConfigIssue::new(
+                "loss.terms",
+                format!("loss.terms may have at most one {what}, got {mode}"),
+            ));
         }
     }
     Ok(())
+}
+
+/// An error at `path` unless `ok`.
+fn require(ok: bool, path: &str, message: impl FnOnce() -> String) -> Result<(), ConfigIssue> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigIssue::new(path, message()))
+    }
+}
+
+/// Checks one term's options; `at` is its key path (`loss.terms.2.stft`).
+fn check_term(term: &LossTerm, at: &str, dataset: &DatasetSpec) -> Result<(), ConfigIssue> {
+    let size = dataset.size() as usize;
+    let channels = dataset.channels();
+    match term {
+        LossTerm::Mse(mse) => positive(mse.sigma, &format!("{at}.sigma")),
+        LossTerm::Ssim(o) => positive(o.dynamic_range, &format!("{at}.dynamic_range")).and(
+            require(size >= 11, at, || {
+                format!("{at} needs images of at least 11x11 (the SSIM window), got {size}x{size}")
+            }),
+        ),
+        LossTerm::Ai(o) => {
+            positive(o.log_epsilon, &format!("{at}.log_epsilon"))?;
+            require(o.clip > 0.0 && o.clip < 0.5, &format!("{at}.clip"), || {
+                format!("{at}.clip must be in (0, 0.5), got {}", o.clip)
+            })
+        }
+        LossTerm::WatsonDft(o) => {
+            require(size % 8 == 0, at, || {
+                format!("{at} needs image sides divisible by 8 (8x8 blocks), got {size}x{size}")
+            })?;
+            let (fits, name) = match o.color {
+                WatsonColor::Auto => (channels == 1 || channels == 3, "auto"),
+                WatsonColor::Gray => (channels == 1, "gray"),
+                WatsonColor::Rgb => (channels == 3, "rgb"),
+            };
+            require(fits, &format!("{at}.color"), || {
+                format!("{at}.color: {name} does not fit {channels}-channel images")
+            })
+        }
+        LossTerm::Ffl(o) => {
+            non_negative(o.alpha, &format!("{at}.alpha"))?;
+            require(
+                o.patch_factor >= 1 && size % o.patch_factor == 0,
+                &format!("{at}.patch_factor"),
+                || {
+                    format!(
+                        "{at}.patch_factor must be >= 1 and divide the image side {size}, got {}",
+                        o.patch_factor
+                    )
+                },
+            )
+        }
+        LossTerm::Fuoli(o) => {
+            non_negative(o.amplitude_weight, &format!("{at}.amplitude_weight"))?;
+            non_negative(o.phase_weight, &format!("{at}.phase_weight"))
+        }
+        LossTerm::Stft(o) => {
+            require(
+                o.window >= 4 && o.window % 2 == 0 && o.window <= size,
+                &format!("{at}.window"),
+                || {
+                    format!(
+                        "{at}.window must be even, >= 4 and <= the image side {size}, got {}",
+                        o.window
+                    )
+                },
+            )?;
+            require(o.stride >= 1, &format!("{at}.stride"), || {
+                format!("{at}.stride must be >= 1, got {}", o.stride)
+            })?;
+            non_negative(o.amplitude_weight, &format!("{at}.amplitude_weight"))?;
+            non_negative(o.phase_weight, &format!("{at}.phase_weight"))?;
+            non_negative(o.phase_epsilon, &format!("{at}.phase_epsilon"))
+        }
+        LossTerm::Wiener(o) => {
+            require(
+                o.kernel_size % 2 == 1 && o.kernel_size <= size,
+                &format!("{at}.kernel_size"),
+                || {
+                    format!(
+                        "{at}.kernel_size must be odd and <= the image side {size}, got {}",
+                        o.kernel_size
+                    )
+                },
+            )?;
+            positive(o.kernel_sigma, &format!("{at}.kernel_sigma"))?;
+            positive(o.c, &format!("{at}.c"))?;
+            positive(o.log_det_floor, &format!("{at}.log_det_floor"))
+        }
+        LossTerm::Bce(_) | LossTerm::L1(_) | LossTerm::Fft(_) => Ok(()),
+    }
 }
 
 /// Checks the `eval:` section against the dataset.
@@ -621,6 +735,46 @@ mod tests {
                 "loss: {terms: [{l1: {}}, {mse: {sigma: 0}}]}",
                 "loss.terms.1.mse.sigma",
                 "loss.terms.1.mse.sigma must be > 0, got 0",
+            ),
+            (
+                "loss: {terms: [{stft: {window: 40}}]}",
+                "loss.terms.0.stft.window",
+                "<= the image side 32, got 40",
+            ),
+            (
+                "loss: {terms: [{stft: {window: 7}}]}",
+                "loss.terms.0.stft.window",
+                "must be even",
+            ),
+            (
+                "loss: {terms: [{ffl: {patch_factor: 3}}]}",
+                "loss.terms.0.ffl.patch_factor",
+                "divide the image side 32",
+            ),
+            (
+                "loss: {terms: [{wiener: {kernel_size: 4}}]}",
+                "loss.terms.0.wiener.kernel_size",
+                "must be odd",
+            ),
+            (
+                "loss: {terms: [{bce: {}}, {wiener: {c: 0}}]}",
+                "loss.terms.1.wiener.c",
+                "must be > 0",
+            ),
+            (
+                "loss: {terms: [{watson_dft: {color: rgb}}]}",
+                "loss.terms.0.watson_dft.color",
+                "rgb does not fit 1-channel images",
+            ),
+            (
+                "loss: {terms: [{ai: {clip: 0.7}}]}",
+                "loss.terms.0.ai.clip",
+                "(0, 0.5)",
+            ),
+            (
+                "loss: {terms: [{mse: {sigma_mode: learned}}, {mse: {sigma_mode: learned}}]}",
+                "loss.terms",
+                "at most one mse term with sigma_mode: learned",
             ),
             ("eval: {images: 0}", "eval.images", ">= 1"),
             (
