@@ -7,6 +7,8 @@ pub mod kl;
 pub mod mix;
 pub mod params;
 pub mod pixel;
+pub mod ssim;
+pub mod stft;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod wiener;
