@@ -75,7 +75,11 @@ fn step_ms(reps: usize) -> f64 {
     let mut optim = AdamConfig::new().init::<B, Vae<B>>();
     let mix = LossMix::<B>::new(&cfg.loss, [1, SIDE, SIDE], 0, &device);
     let params = LossParams::<B>::new(&cfg.loss, 128, &device);
-    let x = Tensor::<B, 4>::random([BATCH, 1, SIDE, SIDE], Distribution::Uniform(0.0, 1.0), &device);
+    let x = Tensor::<B, 4>::random(
+        [BATCH, 1, SIDE, SIDE],
+        Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
     let mut times = vec![];
     for i in 0..reps + 2 {
         let t0 = Instant::now();
@@ -147,14 +151,24 @@ fn main() {
         // Each measurement includes the (negligible) KL term every mix carries.
         println!("IRMAE MNIST training step (batch {BATCH}, 1 thread): {step:.1} ms (reference)");
         println!();
-        println!("{:<42} {:>10} {:>12} {:>8}", "term", "fwd+bwd ms", "of a step", "target");
+        println!(
+            "{:<42} {:>10} {:>12} {:>8}",
+            "term", "fwd+bwd ms", "of a step", "target"
+        );
         let mut worst: f64 = 0.0;
         for terms in TERMS {
             let ms = term_ms(terms, reps);
             let fraction = ms / step;
             worst = worst.max(fraction);
-            let verdict = if fraction <= TARGET_FRACTION { "ok" } else { "OVER" };
-            println!("{terms:<42} {ms:>10.2} {:>11.1}% {verdict:>8}", 100.0 * fraction);
+            let verdict = if fraction <= TARGET_FRACTION {
+                "ok"
+            } else {
+                "OVER"
+            };
+            println!(
+                "{terms:<42} {ms:>10.2} {:>11.1}% {verdict:>8}",
+                100.0 * fraction
+            );
         }
         println!();
         println!(

@@ -13,6 +13,8 @@ use super::fft::FftLoss;
 use super::kl::kl_divergence;
 use super::params::LossParams;
 use super::pixel::{l1, mse, mse_learned_sigma, mse_optimal_sigma};
+use super::ssim::SsimLoss;
+use super::stft::StftLoss;
 use super::wiener::WienerLoss;
 use crate::model::vae::VaeOutput;
 use crate::pipeline::schema::{
@@ -26,6 +28,8 @@ enum Term<B: Backend> {
     Mse(MseTerm),
     L1(L1Term),
     Fft(FftLoss<B>),
+    Ssim(SsimLoss<B>),
+    Stft(StftLoss<B>),
     Wiener { loss: WienerLoss<B>, learned: bool },
 }
 
@@ -71,6 +75,8 @@ impl<B: Backend> LossMix<B> {
                     LossTerm::Fft(opts) => {
                         Term::Fft(FftLoss::new(height, width, opts.norm, device))
                     }
+                    LossTerm::Ssim(opts) => Term::Ssim(SsimLoss::new(opts, height, width, device)),
+                    LossTerm::Stft(opts) => Term::Stft(StftLoss::new(opts, height, width, device)),
                     LossTerm::Wiener(opts) => Term::Wiener {
                         loss: WienerLoss::new(opts, height, width, device),
                         learned: opts.kernel == WienerKernel::Learned,
@@ -129,6 +135,8 @@ impl<B: Backend> LossMix<B> {
                 },
                 Term::L1(o) => l1(r, t, o.reduction),
                 Term::Fft(fft) => fft.forward(r, t),
+                Term::Ssim(ssim) => ssim.forward(r, t),
+                Term::Stft(stft) => stft.forward(r, t),
                 Term::Wiener { loss, learned } => {
                     let kernels = self.kernels(*learned, params, out);
                     loss.forward(r, t, kernels)
@@ -230,7 +238,10 @@ mod tests {
                 .collect();
             let (first, last) = (values[0], *values.last().unwrap());
             // Likelihood terms can be negative: ask for a drop of a tenth of |first|.
-            assert!(last < first - 0.1 * first.abs(), "{term}: {first} -> {last}");
+            assert!(
+                last < first - 0.1 * first.abs(),
+                "{term}: {first} -> {last}"
+            );
         }
     }
 }

@@ -449,7 +449,8 @@ fn check_term(term: &LossTerm, at: &str, dataset: &DatasetSpec) -> Result<(), Co
             })?;
             non_negative(o.amplitude_weight, &format!("{at}.amplitude_weight"))?;
             non_negative(o.phase_weight, &format!("{at}.phase_weight"))?;
-            non_negative(o.phase_epsilon, &format!("{at}.phase_epsilon"))
+            // atan2's gradient at an exactly zero coefficient is 0/0 without it.
+            positive(o.phase_epsilon, &format!("{at}.phase_epsilon"))
         }
         LossTerm::Wiener(o) => {
             require(
