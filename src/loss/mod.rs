@@ -1,8 +1,11 @@
 //! Reconstruction losses and the KL term, each a small function or struct with
 //! typed options, and the weighted mix a pipeline declares.
 
+pub mod ai;
 pub mod bce;
+pub mod ffl;
 pub mod fft;
+pub mod fuoli;
 pub mod kl;
 pub mod mix;
 pub mod params;
