@@ -8,8 +8,11 @@ use burn::tensor::{backend::Backend, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
+use super::ai::AiLoss;
 use super::bce::bce_mean;
+use super::ffl::FflLoss;
 use super::fft::FftLoss;
+use super::fuoli::FuoliLoss;
 use super::kl::kl_divergence;
 use super::params::LossParams;
 use super::pixel::{l1, mse, mse_learned_sigma, mse_optimal_sigma};
@@ -29,6 +32,9 @@ enum Term<B: Backend> {
     L1(L1Term),
     Fft(FftLoss<B>),
     Ssim(SsimLoss<B>),
+    Ai(AiLoss<B>),
+    Ffl(FflLoss<B>),
+    Fuoli(FuoliLoss<B>),
     Stft(StftLoss<B>),
     Wiener { loss: WienerLoss<B>, learned: bool },
 }
@@ -62,7 +68,6 @@ impl<B: Backend> LossMix<B> {
         seed: u64,
         device: &B::Device,
     ) -> Self {
-        let _ = channels;
         let terms = cfg
             .terms
             .iter()
@@ -76,6 +81,13 @@ impl<B: Backend> LossMix<B> {
                         Term::Fft(FftLoss::new(height, width, opts.norm, device))
                     }
                     LossTerm::Ssim(opts) => Term::Ssim(SsimLoss::new(opts, height, width, device)),
+                    LossTerm::Ai(opts) => {
+                        Term::Ai(AiLoss::new(opts, channels, height, width, device))
+                    }
+                    LossTerm::Ffl(opts) => Term::Ffl(FflLoss::new(opts, height, width, device)),
+                    LossTerm::Fuoli(opts) => {
+                        Term::Fuoli(FuoliLoss::new(opts, height, width, device))
+                    }
                     LossTerm::Stft(opts) => Term::Stft(StftLoss::new(opts, height, width, device)),
                     LossTerm::Wiener(opts) => Term::Wiener {
                         loss: WienerLoss::new(opts, height, width, device),
@@ -137,6 +149,9 @@ impl<B: Backend> LossMix<B> {
                 Term::Fft(fft) => fft.forward(r, t),
                 Term::Ssim(ssim) => ssim.forward(r, t),
                 Term::Stft(stft) => stft.forward(r, t),
+                Term::Ai(ai) => ai.forward(r, t),
+                Term::Ffl(ffl) => ffl.forward(r, t),
+                Term::Fuoli(fuoli) => fuoli.forward(r, t),
                 Term::Wiener { loss, learned } => {
                     let kernels = self.kernels(*learned, params, out);
                     loss.forward(r, t, kernels)
