@@ -18,6 +18,7 @@ use super::params::LossParams;
 use super::pixel::{l1, mse, mse_learned_sigma, mse_optimal_sigma};
 use super::ssim::SsimLoss;
 use super::stft::StftLoss;
+use super::watson::WatsonDftLoss;
 use super::wiener::WienerLoss;
 use crate::model::vae::VaeOutput;
 use crate::pipeline::schema::{
@@ -35,6 +36,7 @@ enum Term<B: Backend> {
     Ai(AiLoss<B>),
     Ffl(FflLoss<B>),
     Fuoli(FuoliLoss<B>),
+    WatsonDft { loss: WatsonDftLoss<B>, shift: bool },
     Stft(StftLoss<B>),
     Wiener { loss: WienerLoss<B>, learned: bool },
 }
@@ -84,6 +86,10 @@ impl<B: Backend> LossMix<B> {
                     LossTerm::Ai(opts) => {
                         Term::Ai(AiLoss::new(opts, channels, height, width, device))
                     }
+                    LossTerm::WatsonDft(opts) => Term::WatsonDft {
+                        loss: WatsonDftLoss::new(opts, channels, height, width, device),
+                        shift: opts.shift,
+                    },
                     LossTerm::Ffl(opts) => Term::Ffl(FflLoss::new(opts, height, width, device)),
                     LossTerm::Fuoli(opts) => {
                         Term::Fuoli(FuoliLoss::new(opts, height, width, device))
@@ -93,7 +99,6 @@ impl<B: Backend> LossMix<B> {
                         loss: WienerLoss::new(opts, height, width, device),
                         learned: opts.kernel == WienerKernel::Learned,
                     },
-                    other => todo!("loss term {} is not wired yet", other.name()),
                 };
                 (term.name(), cfg.effective_weight(i), built)
             })
@@ -129,7 +134,6 @@ impl<B: Backend> LossMix<B> {
         let kl = kl_divergence(out.mu.clone(), out.logvar.clone(), self.kl.convention);
         let mut total = kl.clone().mul_scalar(self.kl.beta);
         let recon = burn::tensor::activation::sigmoid(out.logits.clone());
-        let _ = self.shift_for_step(step);
         let mut values = Vec::with_capacity(self.terms.len());
         for (name, weight, term) in &self.terms {
             let (r, t) = (recon.clone(), target.clone());
@@ -150,6 +154,9 @@ impl<B: Backend> LossMix<B> {
                 Term::Ssim(ssim) => ssim.forward(r, t),
                 Term::Stft(stft) => stft.forward(r, t),
                 Term::Ai(ai) => ai.forward(r, t),
+                Term::WatsonDft { loss, shift } => {
+                    loss.forward(r, t, shift.then(|| self.shift_for_step(step)))
+                }
                 Term::Ffl(ffl) => ffl.forward(r, t),
                 Term::Fuoli(fuoli) => fuoli.forward(r, t),
                 Term::Wiener { loss, learned } => {

@@ -14,6 +14,7 @@ pub mod ssim;
 pub mod stft;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod watson;
 pub mod wiener;
 
 pub use mix::{LossMix, LossValues};

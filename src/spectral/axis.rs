@@ -166,6 +166,37 @@ impl AxisMatrix {
     pub fn is_real(&self) -> bool {
         self.im.iter().all(|&v| v == 0.0)
     }
+
+    /// A replicate-padded shift of length `n`: `out[i] = x[clamp(i + offset, 0, n − 1)]`.
+    /// Cropping an image padded by `p` at start `s` is the offset `s − p` (Watson's
+    /// random-shift wrapper, LOSSES.md §5.4).
+    pub fn clamped_shift(n: usize, offset: isize) -> AxisMatrix {
+        let last = n as isize - 1;
+        let indices: Vec<usize> = (0..n as isize)
+            .map(|i| (i + offset).clamp(0, last) as usize)
+            .collect();
+        AxisMatrix::selection(n, &indices)
+    }
+
+    /// The product `self · first`: applying `first`, then `self` (e.g. a DFT after
+    /// a selection, folded into one constant matrix).
+    pub fn after(&self, first: &AxisMatrix) -> AxisMatrix {
+        assert_eq!(self.cols, first.rows, "inner matrix sizes differ");
+        let (rows, inner, cols) = (self.rows, self.cols, first.cols);
+        let mut re = vec![0.0; rows * cols];
+        let mut im = vec![0.0; rows * cols];
+        for r in 0..rows {
+            for k in 0..inner {
+                let (ar, ai) = (self.re[r * inner + k], self.im[r * inner + k]);
+                for c in 0..cols {
+                    let (br, bi) = (first.re[k * cols + c], first.im[k * cols + c]);
+                    re[r * cols + c] += ar * br - ai * bi;
+                    im[r * cols + c] += ar * bi + ai * br;
+                }
+            }
+        }
+        AxisMatrix { rows, cols, re, im }
+    }
 }
 
 #[cfg(test)]
@@ -302,6 +333,52 @@ mod tests {
         let (re, im) = apply(&m, &m, &kernel);
         for i in 0..n * n {
             assert!((re[i] - dre[i]).abs() < 1e-12 && (im[i] - dim[i]).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn clamped_shift_replicates_the_edges() {
+        let m = AxisMatrix::clamped_shift(4, -2);
+        let x = [10.0, 20.0, 30.0, 40.0];
+        let out: Vec<f64> = (0..4)
+            .map(|i| (0..4).map(|j| m.re[i * 4 + j] * x[j]).sum())
+            .collect();
+        assert_eq!(out, vec![10.0, 10.0, 10.0, 20.0]);
+        let m = AxisMatrix::clamped_shift(4, 3);
+        assert_eq!(&m.re[4..8], &[0., 0., 0., 1.]);
+        assert!(m.is_real());
+    }
+
+    #[test]
+    fn after_is_the_complex_matrix_product() {
+        let (h, w) = (6, 5);
+        let x = test_values(11, h * w);
+        let shift_h = AxisMatrix::clamped_shift(h, 2);
+        let shift_w = AxisMatrix::clamped_shift(w, -1);
+        let dft_h = AxisMatrix::windowed_dft(h, &[0, 2], 4, &[0, 1, 3], &[0.5, 1.0, 1.0, 0.5]);
+        let dft_w = AxisMatrix::dft(w).scaled(0.5);
+        // Shift the image explicitly, then transform it.
+        let mut shifted = vec![0.0; h * w];
+        for i in 0..h {
+            for j in 0..w {
+                let si = (i + 2).min(h - 1);
+                let sj = j.saturating_sub(1);
+                shifted[i * w + j] = x[si * w + sj];
+            }
+        }
+        let (want_re, want_im) = apply(&dft_h, &dft_w, &shifted);
+        let (re, im) = apply(&dft_h.after(&shift_h), &dft_w.after(&shift_w), &x);
+        for k in 0..want_re.len() {
+            assert!((re[k] - want_re[k]).abs() < 1e-12 && (im[k] - want_im[k]).abs() < 1e-12);
+        }
+        // Complex · complex: the DFT twice is n times the index reversal.
+        let twice = AxisMatrix::dft(4).after(&AxisMatrix::dft(4));
+        for r in 0..4 {
+            for c in 0..4 {
+                let want = if (r + c) % 4 == 0 { 4.0 } else { 0.0 };
+                assert!((twice.re[r * 4 + c] - want).abs() < 1e-12);
+                assert!(twice.im[r * 4 + c].abs() < 1e-12);
+            }
         }
     }
 
