@@ -254,7 +254,7 @@ mod tests {
         let kernel = gaussian_kernel(3, 0.8);
         check_gradient(
             |r| loss.forward(r, tensor4(&y, shape), None),
-            |r| reference(r, &y, &[kernel.clone()], shape, &o),
+            |r| reference(r, &y, std::slice::from_ref(&kernel), shape, &o),
             &x,
             shape,
             1e-3,

@@ -404,7 +404,7 @@ fn check_term(term: &LossTerm, at: &str, dataset: &DatasetSpec) -> Result<(), Co
             })
         }
         LossTerm::WatsonDft(o) => {
-            require(size % 8 == 0, at, || {
+            require(size.is_multiple_of(8), at, || {
                 format!("{at} needs image sides divisible by 8 (8x8 blocks), got {size}x{size}")
             })?;
             let (fits, name) = match o.color {
@@ -419,7 +419,7 @@ fn check_term(term: &LossTerm, at: &str, dataset: &DatasetSpec) -> Result<(), Co
         LossTerm::Ffl(o) => {
             non_negative(o.alpha, &format!("{at}.alpha"))?;
             require(
-                o.patch_factor >= 1 && size % o.patch_factor == 0,
+                o.patch_factor >= 1 && size.is_multiple_of(o.patch_factor),
                 &format!("{at}.patch_factor"),
                 || {
                     format!(

@@ -82,7 +82,7 @@ impl AxisMatrix {
     /// `frequencies` of each (Watson's 8-point blocks, FFL's patches).
     pub fn block_dft(n: usize, block: usize, frequencies: &[usize]) -> AxisMatrix {
         assert!(
-            block > 0 && n % block == 0,
+            block > 0 && n.is_multiple_of(block),
             "axis length must be a multiple of the block"
         );
         let starts: Vec<usize> = (0..n / block).map(|b| b * block).collect();
@@ -301,10 +301,10 @@ mod tests {
         assert_eq!(same.rows, 6);
         for i in 0..6 {
             let mut want = 0.0;
-            for k in 0..3 {
+            for (k, tap) in taps.iter().enumerate() {
                 let j = i as isize + k as isize - 1;
                 if (0..6).contains(&j) {
-                    want += taps[k] * x[j as usize];
+                    want += tap * x[j as usize];
                 }
             }
             let got: f64 = (0..6).map(|j| same.re[i * 6 + j] * x[j]).sum();
