@@ -46,4 +46,29 @@ mod tests {
             );
         }
     }
+
+    /// d BCE / d logits = (sigmoid(l) - x) / N, checked by finite differences of
+    /// the f64 formula.
+    #[test]
+    fn gradient_matches_finite_differences() {
+        use crate::loss::testing::{check_gradient, tensor4, Ad};
+        use crate::spectral::dft::test_values;
+        let shape = [2, 1, 2, 3];
+        let logits: Vec<f64> = test_values(51, 12).iter().map(|v| 8.0 * v - 4.0).collect();
+        let target = test_values(52, 12);
+        check_gradient(
+            |l| bce_mean(l, tensor4::<Ad>(&target, shape)),
+            |l| {
+                l.iter()
+                    .zip(&target)
+                    .map(|(z, x)| z.max(0.0) - z * x + (-z.abs()).exp().ln_1p())
+                    .sum::<f64>()
+                    / 12.0
+            },
+            &logits,
+            shape,
+            1e-4,
+            1e-3,
+        );
+    }
 }

@@ -128,4 +128,10 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn finite_on_edge_cases() {
+        let loss = FftLoss::<Ad>::new(8, 8, FftNorm::Backward, &Default::default());
+        crate::loss::testing::assert_finite_on_edge_cases([2, 1, 8, 8], |r, t| loss.forward(r, t));
+    }
 }

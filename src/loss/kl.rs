@@ -54,3 +54,47 @@ mod tests {
         assert!(zero.abs() < 1e-7);
     }
 }
+
+#[cfg(test)]
+mod gradient_tests {
+    use super::*;
+    use crate::loss::testing::check_gradient;
+    use crate::spectral::dft::test_values;
+
+    /// d KL / d mu and d KL / d logvar against finite differences of the f64
+    /// formula, for both conventions (mu and logvar packed into one [2, 1, B, n]).
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let (b, n) = (3, 4);
+        let packed: Vec<f64> = test_values(31, 2 * b * n)
+            .iter()
+            .map(|v| 2.0 * v - 1.0)
+            .collect();
+        for convention in [KlConvention::IrmaeMean, KlConvention::SumHalf] {
+            let reference = |p: &[f64]| -> f64 {
+                let (mu, logvar) = p.split_at(b * n);
+                let sum: f64 = mu
+                    .iter()
+                    .zip(logvar)
+                    .map(|(m, l)| 1.0 + l - m * m - l.exp())
+                    .sum();
+                match convention {
+                    KlConvention::IrmaeMean => -sum / (b * n) as f64,
+                    KlConvention::SumHalf => -0.5 * sum / b as f64,
+                }
+            };
+            check_gradient(
+                |p| {
+                    let mu = p.clone().slice([0..1]).reshape([b, n]);
+                    let logvar = p.slice([1..2]).reshape([b, n]);
+                    kl_divergence(mu, logvar, convention)
+                },
+                reference,
+                &packed,
+                [2, 1, b, n],
+                1e-4,
+                1e-3,
+            );
+        }
+    }
+}

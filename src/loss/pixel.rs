@@ -190,6 +190,48 @@ mod tests {
         assert_finite_on_edge_cases(shape, |r, t| mse_optimal_sigma(r, t, PixelReduction::Mean));
     }
 
+    /// Fixed-sigma MSE and L1 gradients against finite differences of the f64 sums
+    /// (L1 at points where no error is near its kink at 0).
+    #[test]
+    fn fixed_sigma_and_l1_gradients_match_finite_differences() {
+        use crate::loss::testing::{check_gradient, tensor4, Ad};
+        let shape = [2, 1, 3, 3];
+        let x = test_values(41, 18);
+        let y: Vec<f64> = test_values(42, 18)
+            .iter()
+            .zip(&x)
+            .map(|(v, a)| if (v - a).abs() < 0.05 { a + 0.3 } else { *v })
+            .collect();
+        let sigma = 0.8;
+        check_gradient(
+            |r| {
+                mse(
+                    r,
+                    tensor4::<Ad>(&y, shape),
+                    sigma,
+                    PixelReduction::SumPerImage,
+                )
+            },
+            |r| {
+                r.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
+                    / (2.0 * sigma * sigma)
+                    / 2.0
+            },
+            &x,
+            shape,
+            1e-4,
+            1e-3,
+        );
+        check_gradient(
+            |r| l1(r, tensor4::<Ad>(&y, shape), PixelReduction::Mean),
+            |r| r.iter().zip(&y).map(|(a, b)| (a - b).abs()).sum::<f64>() / 18.0,
+            &x,
+            shape,
+            1e-4,
+            1e-3,
+        );
+    }
+
     #[test]
     fn values_match_direct_sums() {
         let shape = [3, 2, 4, 5];
