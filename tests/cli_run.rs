@@ -374,7 +374,7 @@ fn every_loss_term_trains_end_to_end() {
          \x20   - {fuoli: {phase: wrapped}}\n\
          \x20   - {stft: {mode: code_rows}}\n\
          \x20   - {wiener: {kernel: learned, kernel_size: 5}}\n\
-         eval: {images: 8}\n",
+         eval: {images: 8, metrics: [rmse_spatial, psnr, ssim]}\n",
     );
     let out = p.run(&["p.yaml", "--no-progress"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -8,15 +8,74 @@
 use rayon::prelude::*;
 
 use crate::spectral::ai::log_magnitude_profile;
+use crate::spectral::axis::{separable_real, AxisMatrix};
 use crate::spectral::color::to_gray;
 use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
+use crate::spectral::window::gaussian_taps;
 
 /// Root of the mean squared difference over all `C·H·W` values of one image pair.
 pub fn rmse_spatial(x: &[f32], y: &[f32]) -> f64 {
     assert_eq!(x.len(), y.len(), "images differ in length");
     let sse: f64 = squared_error_pixels(x, y).sum();
     (sse / x.len() as f64).sqrt()
+}
+
+/// PSNR in dB of `y` against `x` for pixel range 1: `10·log10(1 / MSE)` over all
+/// `C·H·W` values (TensorFlow's `tf.image.psnr` with `max_val = 1`); `+inf` for
+/// identical images, as TensorFlow.
+pub fn psnr(x: &[f32], y: &[f32]) -> f64 {
+    let mse = rmse_spatial(x, y).powi(2);
+    -10.0 * mse.log10()
+}
+
+/// SSIM's Gaussian window as valid-position Toeplitz matrices for one image size,
+/// built once and shared by every image of an evaluation.
+#[derive(Debug, Clone)]
+pub struct SsimWindow {
+    rows: AxisMatrix,
+    cols: AxisMatrix,
+}
+
+impl SsimWindow {
+    /// 11 taps, σ = 1.5 (`tf.image.ssim`), valid positions of `h × w` images (≥ 11).
+    pub fn new(h: usize, w: usize) -> SsimWindow {
+        let taps = gaussian_taps(11, 1.5);
+        SsimWindow {
+            rows: AxisMatrix::correlation(h, &taps, 0),
+            cols: AxisMatrix::correlation(w, &taps, 0),
+        }
+    }
+}
+
+/// SSIM of `y` against `x` (`C×H×W`), TensorFlow's definition with `max_val = 1`:
+/// the mean of the SSIM map over valid window positions and channels
+/// (C1 = 0.01², C2 = 0.03², biased local moments). The same formula as the `ssim`
+/// loss term, on the CPU in f64.
+pub fn ssim(window: &SsimWindow, x: &[f32], y: &[f32], channels: usize) -> f64 {
+    assert_eq!(x.len(), y.len(), "images differ in length");
+    let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
+    let n = x.len() / channels;
+    let blur = |v: Vec<f64>| separable_real(&window.rows, &window.cols, &v);
+    let mut total = 0.0;
+    let mut count = 0usize;
+    for ch in 0..channels {
+        let a: Vec<f64> = x[ch * n..(ch + 1) * n].iter().map(|&v| v as f64).collect();
+        let b: Vec<f64> = y[ch * n..(ch + 1) * n].iter().map(|&v| v as f64).collect();
+        let mu_a = blur(a.clone());
+        let mu_b = blur(b.clone());
+        let aa = blur(a.iter().map(|v| v * v).collect());
+        let bb = blur(b.iter().map(|v| v * v).collect());
+        let ab = blur(a.iter().zip(&b).map(|(p, q)| p * q).collect());
+        for k in 0..mu_a.len() {
+            let (ma, mb) = (mu_a[k], mu_b[k]);
+            let (va, vb, cov) = (aa[k] - ma * ma, bb[k] - mb * mb, ab[k] - ma * mb);
+            total += (2.0 * ma * mb + c1) * (2.0 * cov + c2)
+                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+        }
+        count += mu_a.len();
+    }
+    total / count as f64
 }
 
 /// Squared difference of every value, `(x_i − y_i)²` in f64.
@@ -138,6 +197,68 @@ mod tests {
 
     fn image(seed: u64, len: usize) -> Vec<f32> {
         test_values(seed, len).iter().map(|&v| v as f32).collect()
+    }
+
+    #[test]
+    fn psnr_known_values() {
+        // MSE 0.01 -> 20 dB; MSE 0.25 -> 10·log10(4) dB; identical -> +inf (as TF).
+        assert!((psnr(&[0.0; 6], &[0.1; 6]) - 20.0).abs() < 1e-5);
+        let got = psnr(&[0.0, 1.0], &[0.5, 0.5]);
+        assert!((got - 10.0 * 4f64.log10()).abs() < 1e-9);
+        assert_eq!(psnr(&[0.3; 4], &[0.3; 4]), f64::INFINITY);
+    }
+
+    /// Direct SSIM: explicit loops over every valid 11×11 window with the 2-D
+    /// Gaussian weights written out, per channel, mean over windows and channels.
+    fn ssim_direct(x: &[f32], y: &[f32], c: usize, h: usize, w: usize) -> f64 {
+        let g: Vec<f64> = (0..11)
+            .map(|i| (-((i as f64 - 5.0).powi(2)) / 4.5).exp())
+            .collect();
+        let norm: f64 = g.iter().sum::<f64>().powi(2);
+        let (c1, c2) = (1e-4, 9e-4);
+        let (mut total, mut count) = (0.0, 0);
+        for ch in 0..c {
+            for r in 0..=h - 11 {
+                for q in 0..=w - 11 {
+                    let (mut ma, mut mb, mut aa, mut bb, mut ab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                    for i in 0..11 {
+                        for j in 0..11 {
+                            let k = g[i] * g[j] / norm;
+                            let a = x[ch * h * w + (r + i) * w + q + j] as f64;
+                            let b = y[ch * h * w + (r + i) * w + q + j] as f64;
+                            ma += k * a;
+                            mb += k * b;
+                            aa += k * a * a;
+                            bb += k * b * b;
+                            ab += k * a * b;
+                        }
+                    }
+                    let (va, vb, cov) = (aa - ma * ma, bb - mb * mb, ab - ma * mb);
+                    total += (2.0 * ma * mb + c1) * (2.0 * cov + c2)
+                        / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+                    count += 1;
+                }
+            }
+        }
+        total / count as f64
+    }
+
+    #[test]
+    fn ssim_matches_direct_windows_and_hand_worked_cases() {
+        let (c, h, w) = (2, 14, 13);
+        let x = image(61, c * h * w);
+        let y = image(62, c * h * w);
+        let window = SsimWindow::new(h, w);
+        let got = ssim(&window, &x, &y, c);
+        let want = ssim_direct(&x, &y, c, h, w);
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        assert!((ssim(&window, &x, &x, c) - 1.0).abs() < 1e-12);
+        // Constant images: no variance, SSIM = (2ab + C1) / (a² + b² + C1).
+        let (a, b) = (0.25f32, 0.75f32);
+        let got = ssim(&window, &vec![a; c * h * w], &vec![b; c * h * w], c);
+        let (a, b) = (a as f64, b as f64);
+        let want = (2.0 * a * b + 1e-4) / (a * a + b * b + 1e-4);
+        assert!((got - want).abs() < 1e-9, "{got} vs {want}");
     }
 
     #[test]

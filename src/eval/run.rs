@@ -10,7 +10,9 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
-use super::metrics::{ai_profile, mean_std, profile_stats, rmse, rmse_fft2, rmse_spatial};
+use super::metrics::{
+    ai_profile, mean_std, profile_stats, psnr, rmse, rmse_fft2, rmse_spatial, ssim, SsimWindow,
+};
 use crate::atomic::write_atomic;
 use crate::data::ImageSet;
 use crate::model::Vae;
@@ -119,6 +121,7 @@ pub fn evaluate(
     let len = images.image_len();
     let fft = Fft2::new(h, w);
     let bins = RadialBins::durall(h, w);
+    let ssim_window = SsimWindow::new(h, w);
     let recon_image = |i: usize| &recon[i * len..(i + 1) * len];
 
     // The AI profiles feed both the AI RMSE and spectrum.csv: compute them once.
@@ -145,6 +148,8 @@ pub fn evaluate(
                         Metric::RmseFft2 => rmse_fft2(&fft, x, y, c),
                         // = rmse_ai(&fft, &bins, x, y, c), from the profiles above.
                         Metric::RmseAi => rmse(&real_profiles[i], &recon_profiles[i]),
+                        Metric::Psnr => psnr(x, y),
+                        Metric::Ssim => ssim(&ssim_window, x, y, c),
                     }
                 })
                 .collect()

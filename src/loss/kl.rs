@@ -85,8 +85,8 @@ mod gradient_tests {
             };
             check_gradient(
                 |p| {
-                    let mu = p.clone().slice([0..1]).reshape([b, n]);
-                    let logvar = p.slice([1..2]).reshape([b, n]);
+                    let mu = p.clone().narrow(0, 0, 1).reshape([b, n]);
+                    let logvar = p.narrow(0, 1, 1).reshape([b, n]);
                     kl_divergence(mu, logvar, convention)
                 },
                 reference,

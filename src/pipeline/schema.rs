@@ -927,6 +927,10 @@ pub enum Metric {
     RmseFft2,
     /// Per-image RMSE between 20 ln|F| azimuthal profiles (Durall binning).
     RmseAi,
+    /// Per-image PSNR in dB for pixel range 1 (TensorFlow's `tf.image.psnr`).
+    Psnr,
+    /// Per-image SSIM, TensorFlow's definition (`tf.image.ssim`, valid windows).
+    Ssim,
 }
 
 impl Metric {
@@ -936,6 +940,8 @@ impl Metric {
             Metric::RmseSpatial => "rmse_spatial",
             Metric::RmseFft2 => "rmse_fft2",
             Metric::RmseAi => "rmse_ai",
+            Metric::Psnr => "psnr",
+            Metric::Ssim => "ssim",
         }
     }
 }

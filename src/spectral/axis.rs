@@ -221,6 +221,33 @@ pub(crate) fn apply(l: &AxisMatrix, r: &AxisMatrix, x: &[f64]) -> (Vec<f64>, Vec
     (re, im)
 }
 
+/// `L · X · Rᵀ` in f64 for real matrices `l` (`p × h`) and `r` (`q × w`) and a
+/// real row-major `h × w` image: the CPU side of [`AxisMatrix`] (the metrics).
+/// Imaginary parts are ignored; callers pass real matrices.
+pub fn separable_real(l: &AxisMatrix, r: &AxisMatrix, x: &[f64]) -> Vec<f64> {
+    let (p, h, q, w) = (l.rows, l.cols, r.rows, r.cols);
+    assert_eq!(x.len(), h * w, "image must be h*w");
+    // X · Rᵀ first (h × q), then L · that.
+    let mut right = vec![0.0; h * q];
+    for i in 0..h {
+        for b in 0..q {
+            right[i * q + b] = (0..w).map(|j| x[i * w + j] * r.re[b * w + j]).sum();
+        }
+    }
+    let mut out = vec![0.0; p * q];
+    for a in 0..p {
+        for i in 0..h {
+            let lv = l.re[a * h + i];
+            if lv != 0.0 {
+                for b in 0..q {
+                    out[a * q + b] += lv * right[i * q + b];
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The frequency order of `fftshift` for length `n`: position `i` of a shifted
 /// spectrum holds frequency `(i + n − n/2) mod n` (DC lands at `n/2`).
 pub fn shifted_frequencies(n: usize) -> Vec<usize> {
