@@ -15,7 +15,7 @@ use burn::tensor::{backend::Backend, Tensor, TensorData};
 use crate::pipeline::schema::{AiBceOrder, AiTerm};
 use crate::spectral::color::GRAY_WEIGHTS;
 use crate::spectral::radial::RadialBins;
-use crate::spectral::tensor::{Normalization, SeparableDft};
+use crate::spectral::tensor::{guarded_magnitude, Normalization, SeparableDft};
 
 /// Added to Re² + Im² under the square root: keeps d|F|/dF finite (zero) at F = 0.
 /// Its root (1e-10) is below the default `log_epsilon` (1e-8), so the option, not
@@ -116,9 +116,7 @@ impl<B: Backend> AiLoss<B> {
         };
         let [n, _, h, w] = gray.dims();
         let (re, im) = self.dft.forward(gray);
-        let magnitude = (re.powi_scalar(2) + im.powi_scalar(2))
-            .add_scalar(MAGNITUDE_TINY)
-            .sqrt();
+        let magnitude = guarded_magnitude(re, im, MAGNITUDE_TINY);
         let spectrum = magnitude
             .add_scalar(self.log_epsilon)
             .log()

@@ -17,7 +17,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::pipeline::schema::{FuoliTerm, HannWindow, PhaseDifference};
 use crate::spectral::axis::AxisMatrix;
-use crate::spectral::tensor::SeparableDft;
+use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
 /// Added to Re² + Im² under the square root: keeps d|F|/dF finite (zero) at F = 0.
@@ -83,9 +83,7 @@ impl<B: Backend> FuoliLoss<B> {
         let batch = recon.dims()[0];
         // One transform for both sets of images.
         let (re, im) = self.dft.forward(Tensor::cat(vec![recon, target], 0));
-        let amplitude = (re.clone().powi_scalar(2) + im.clone().powi_scalar(2))
-            .add_scalar(MAGNITUDE_TINY)
-            .sqrt();
+        let amplitude = guarded_magnitude(re.clone(), im.clone(), MAGNITUDE_TINY);
         let phase = im.atan2(re.add_scalar(PHASE_EPSILON));
         let [n, c, p, q] = amplitude.dims();
         let first = |t: Tensor<B, 4>| t.slice([0..batch, 0..c, 0..p, 0..q]);

@@ -29,7 +29,7 @@ use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 use crate::pipeline::schema::{FrequencyWeighting, StftMode, StftTerm};
 use crate::spectral::axis::AxisMatrix;
-use crate::spectral::tensor::SeparableDft;
+use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
 /// Added to `Re² + Im²` under the amplitude's square root (see the module docs).
@@ -140,9 +140,7 @@ impl<B: Backend> StftLoss<B> {
         };
         // A zero weight skips its term entirely (no atan2 in the graph).
         if self.amplitude_weight != 0.0 {
-            let amplitude = (re.clone().powi_scalar(2) + im.clone().powi_scalar(2))
-                .add_scalar(AMPLITUDE_FLOOR)
-                .sqrt();
+            let amplitude = guarded_magnitude(re.clone(), im.clone(), AMPLITUDE_FLOOR);
             add(difference(amplitude).mul_scalar(self.amplitude_weight));
         }
         if self.phase_weight != 0.0 {

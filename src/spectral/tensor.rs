@@ -19,6 +19,19 @@ pub enum Normalization {
     Ortho,
 }
 
+/// `|F| = sqrt(Re² + Im² + floor)`: the magnitude of a spectrum with `floor > 0`
+/// inside the root, so its gradient `(Re, Im) / |F|` stays finite (and is 0) at
+/// `F = 0`. Shared by every loss that compares amplitudes.
+pub fn guarded_magnitude<B: Backend, const D: usize>(
+    re: Tensor<B, D>,
+    im: Tensor<B, D>,
+    floor: f64,
+) -> Tensor<B, D> {
+    (re.powi_scalar(2) + im.powi_scalar(2))
+        .add_scalar(floor)
+        .sqrt()
+}
+
 /// A real separable map `X ↦ L · X · Rᵀ` on `[B, C, H, W]` batches, with `L`
 /// (`P × H`) and `R` (`Q × W`) constant.
 #[derive(Debug, Clone)]
