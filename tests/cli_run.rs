@@ -374,7 +374,7 @@ fn every_loss_term_trains_end_to_end() {
          \x20   - {fuoli: {phase: wrapped}}\n\
          \x20   - {stft: {mode: code_rows}}\n\
          \x20   - {wiener: {kernel: learned, kernel_size: 5}}\n\
-         eval: {images: 8, metrics: [rmse_spatial, psnr, ssim]}\n",
+         eval: {images: 8, metrics: [rmse_spatial, sq_err_pixel, psnr, ssim]}\n",
     );
     let out = p.run(&["p.yaml", "--no-progress"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -399,4 +399,48 @@ fn every_loss_term_trains_end_to_end() {
         header.contains("\"loss.kernel_head.logits.weight\""),
         "{header}"
     );
+
+    // Björk's per-pixel statistic: per image it is the square of the pixel RMSE, and
+    // its summary mean is the mean over the (equally sized) images.
+    let eval_dir = std::fs::read_dir(train_dir.join("eval"))
+        .unwrap()
+        .next()
+        .expect("an eval directory")
+        .unwrap()
+        .path();
+    let metrics = std::fs::read_to_string(eval_dir.join("metrics.csv")).unwrap();
+    let mut lines = metrics.lines();
+    assert_eq!(
+        lines.next(),
+        Some("image,rmse_spatial,sq_err_pixel,psnr,ssim")
+    );
+    let mut per_image = Vec::new();
+    for line in lines {
+        let v: Vec<f64> = line.split(',').map(|f| f.parse().unwrap()).collect();
+        assert!((v[2] - v[1] * v[1]).abs() <= 1e-6 * v[2], "{line}");
+        assert!((v[3] - 10.0 * (1.0 / v[2]).log10()).abs() < 1e-5, "{line}");
+        per_image.push(v[2]);
+    }
+    assert_eq!(per_image.len(), 8);
+    let summary = std::fs::read_to_string(eval_dir.join("summary.csv")).unwrap();
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("sq_err_pixel,"))
+        .expect("sq_err_pixel row");
+    let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+    let std: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
+    let expected = per_image.iter().sum::<f64>() / 8.0;
+    assert!(
+        (mean - expected).abs() <= 1e-6 * expected,
+        "{mean} vs {expected}"
+    );
+    // Over pixels the spread includes within-image variation, so it is at least the
+    // spread of the per-image means.
+    let between = (per_image
+        .iter()
+        .map(|v| (v - expected).powi(2))
+        .sum::<f64>()
+        / 8.0)
+        .sqrt();
+    assert!(std >= between * (1.0 - 1e-9), "{std} < {between}");
 }

@@ -11,7 +11,8 @@ use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
 use super::metrics::{
-    ai_profile, mean_std, profile_stats, psnr, rmse, rmse_fft2, rmse_spatial, ssim, SsimWindow,
+    ai_profile, mean_std, profile_stats, psnr, rmse, rmse_fft2, rmse_spatial, squared_error_pixels,
+    ssim, SsimWindow,
 };
 use crate::atomic::write_atomic;
 use crate::data::ImageSet;
@@ -145,6 +146,9 @@ pub fn evaluate(
                     let (x, y) = (images.image(i), recon_image(i));
                     match metric {
                         Metric::RmseSpatial => rmse_spatial(x, y),
+                        Metric::SqErrPixel => {
+                            squared_error_pixels(x, y).sum::<f64>() / x.len() as f64
+                        }
                         Metric::RmseFft2 => rmse_fft2(&fft, x, y, c),
                         // = rmse_ai(&fft, &bins, x, y, c), from the profiles above.
                         Metric::RmseAi => rmse(&real_profiles[i], &recon_profiles[i]),
@@ -174,7 +178,14 @@ pub fn evaluate(
     };
     let mut summary_csv = String::from("metric,mean,std\n");
     for (metric, column) in cfg.eval.metrics.iter().zip(&columns) {
-        let (mean, std) = mean_std(column.iter().copied());
+        let (mean, std) = match metric {
+            // Mean and std over every pixel of the batch, not over the per-image means.
+            Metric::SqErrPixel => mean_std(
+                (0..images.len())
+                    .flat_map(|i| squared_error_pixels(images.image(i), recon_image(i))),
+            ),
+            _ => mean_std(column.iter().copied()),
+        };
         let _ = writeln!(summary_csv, "{},{mean:.9e},{std:.9e}", metric.column());
         summary.metrics.push((*metric, mean, std));
     }
