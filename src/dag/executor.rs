@@ -2,7 +2,7 @@
 //! once, each under its node lock, each committing with its DONE marker last. A
 //! failed node skips its dependents while the other cells go on.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
@@ -12,6 +12,7 @@ use anyhow::{anyhow, Context};
 
 use super::lock::NodeLock;
 use super::plan::{NodeKind, NodeState, Plan};
+use super::provenance::{unix_now, Provenance};
 use super::store::{clear_done, is_done, write_done, Store};
 use crate::atomic::write_atomic;
 use crate::data::{self, cache, DataError, Dataset};
@@ -20,7 +21,7 @@ use crate::pipeline::key::NodeKey;
 use crate::pipeline::schema::DatasetSpec;
 use crate::progress::Progress;
 use crate::report::summary::write_summary;
-use crate::train::{train, TrainError};
+use crate::train::{device_name, train, TrainError};
 
 /// How to execute a plan.
 #[derive(Debug, Clone)]
@@ -168,6 +169,29 @@ fn rerun_command(plan: &Plan, i: usize, base: &str) -> String {
     cmd
 }
 
+/// The provenance of train or eval node `i`, started at `started_unix`.
+fn node_provenance(plan: &Plan, i: usize, started_unix: u64) -> Provenance {
+    let node = &plan.nodes[i];
+    let cell_nodes = plan.cell_nodes[node.cells[0]];
+    let cfg = &plan.pipeline.cells[node.cells[0]].config;
+    let mut parents = BTreeMap::new();
+    parents.insert("dataset".to_string(), plan.nodes[cell_nodes.dataset].key);
+    let seed = if node.kind == NodeKind::Eval {
+        parents.insert("train".to_string(), plan.nodes[cell_nodes.train].key);
+        cfg.eval.seed
+    } else {
+        cfg.train.seed
+    };
+    Provenance::finished_now(
+        node.kind.name(),
+        node.key,
+        parents,
+        seed,
+        device_name(cfg.train.device),
+        started_unix,
+    )
+}
+
 /// Runs one node (called on a worker thread).
 fn run_node(
     plan: &Plan,
@@ -223,6 +247,7 @@ fn run_node(
                 Ok(data) => data,
                 Err(e) => return Outcome::InputError(e.to_string()),
             };
+            let started = unix_now();
             let result = (|| -> Result<(), TrainError> {
                 clear_done(&node.dir).context("clearing DONE")?;
                 std::fs::create_dir_all(&node.dir)
@@ -238,6 +263,9 @@ fn run_node(
                     let run_dir = &plan.nodes[node.deps[0]].dir;
                     evaluate(cfg, &data.test, run_dir, &node.dir)?;
                 }
+                node_provenance(plan, i, started)
+                    .write(&node.dir)
+                    .context("writing provenance.json")?;
                 write_done(&node.dir, node.key, node.kind.name(), &node.config)
                     .context("writing DONE")?;
                 Ok(())

@@ -4,6 +4,7 @@
 pub mod executor;
 pub mod lock;
 pub mod plan;
+pub mod provenance;
 pub mod store;
 
 pub use executor::{execute, RunOptions, RunSummary};
