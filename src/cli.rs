@@ -1,4 +1,6 @@
-//! Command-line interface: `runner [run] PIPELINE`, `runner config PIPELINE`.
+//! Command-line interface: `runner [run] PIPELINE`, `runner config PIPELINE`, and
+//! the commands on finished results: `diff`, `ls`, `show`, `gc` (their logic is
+//! in [`crate::inspect`]).
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -8,6 +10,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::dag::executor::describe_plan;
 use crate::dag::{build_plan, execute, RunOptions, Store};
+use crate::inspect::diff::{diff_tables, DiffOptions};
+use crate::inspect::diff_format::{render, DiffFormat};
+use crate::inspect::gc::{apply, plan_gc, render_plan};
+use crate::inspect::listing::{list, target_dirs, LsOptions};
+use crate::inspect::show::show;
+use crate::inspect::source::resolve_table;
+use crate::inspect::table::Table;
 use crate::pipeline::load::{load_pipeline, LoadedPipeline};
 
 /// Exit code: success.
@@ -23,7 +32,8 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 ///
 /// `runner PIPELINE.yaml` plans the pipeline as a DAG (dataset -> train -> eval ->
 /// report), runs only what is not already in the cache, and writes
-/// results/<pipeline>/summary.csv.
+/// results/<pipeline>/summary.csv. `runner ls`, `show`, `diff` and `gc` inspect,
+/// compare and clean up those results.
 #[derive(Debug, Parser)]
 #[command(name = "runner", version, about, long_about = None)]
 pub struct Cli {
@@ -53,6 +63,96 @@ enum Command {
     Run(RunArgs),
     /// Print every resolved cell of a pipeline with its keys.
     Config(ConfigArgs),
+    /// Compare two result tables row by row, with a tolerance.
+    ///
+    /// A and B are each: a CSV file (results/<p>/summary.csv, or an eval's
+    /// summary.csv / metrics.csv); a pipeline results folder (results/<p>); a run
+    /// folder (results/<p>/runs/<T>: its eval's summary) or an eval folder; a
+    /// pipeline YAML file (its results/<name>/summary.csv under --results-dir); or a
+    /// train/eval key prefix. Rows are matched on the swept-parameter columns of a
+    /// pipeline summary (`metric` for an eval summary, `image` for metrics.csv, the
+    /// first column otherwise) or on --key. Values match when
+    /// |a - b| <= atol + rtol * |b| (numpy.isclose; NaN equals NaN).
+    ///
+    /// Exit status: 0 when the tables match; 1 when a value differs beyond the
+    /// tolerance, a status changed (done vs failed) or a row is only on one side;
+    /// 2 on bad input. Changed node keys are shown but do not count as differences.
+    Diff(DiffArgs),
+    /// List the cells of each pipeline's results: state, swept params, keys, metric means.
+    ///
+    /// State is done, failed, missing (summary says done but the files are gone),
+    /// running (its node lock is held) or orphan (a run or eval folder that no
+    /// summary row mentions). Reads only what is on disk.
+    Ls(LsArgs),
+    /// Show one train or eval node: config, provenance, metrics and files.
+    Show(ShowArgs),
+    /// Delete unreferenced and incomplete results (dry run unless --yes).
+    ///
+    /// Candidates: run and eval folders that no pipeline's cells.json references
+    /// (results of old configs), node folders without DONE (including interrupted
+    /// training that could resume), temporary files of atomic writes older than 10
+    /// minutes, lock files of vanished folders, and cached datasets that no
+    /// cells.json under --results-dir references. A node whose lock is held is never
+    /// touched; nor, while a pipeline runs, are its unreferenced folders.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    /// The old side.
+    a: String,
+    /// The new side.
+    b: String,
+    /// Column that identifies a row (repeatable); default: see above.
+    #[arg(long = "key", value_name = "COLUMN")]
+    keys: Vec<String>,
+    /// Metric columns to compare, comma-separated (`psnr` means psnr_mean and
+    /// psnr_std); default: every numeric column in both (for a pipeline summary,
+    /// every *_mean and *_std).
+    #[arg(long, value_delimiter = ',', value_name = "M1,M2")]
+    metrics: Vec<String>,
+    /// Relative tolerance.
+    #[arg(long, default_value_t = crate::inspect::diff::DEFAULT_RTOL)]
+    rtol: f64,
+    /// Absolute tolerance.
+    #[arg(long, default_value_t = crate::inspect::diff::DEFAULT_ATOL)]
+    atol: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+struct LsArgs {
+    /// A pipeline YAML file or a results/<pipeline> folder; default: every pipeline.
+    target: Option<PathBuf>,
+    /// Keep rows where COLUMN (state, a swept param, or a metric) equals VALUE (repeatable).
+    #[arg(long = "filter", value_name = "COLUMN=VALUE", value_parser = parse_filter)]
+    filters: Vec<(String, String)>,
+    /// Sort on a metric or param; a leading `-` sorts descending (`--sort=-psnr`).
+    #[arg(long, value_name = "COLUMN", allow_hyphen_values = true)]
+    sort: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// A train or eval key: in full or a unique prefix (as `runner ls` prints).
+    key: String,
+}
+
+#[derive(Debug, Args)]
+struct GcArgs {
+    /// Delete (without it, only list what would go and the bytes it would free).
+    #[arg(short = 'y', long, visible_alias = "delete")]
+    yes: bool,
+}
+
+/// Parses `COLUMN=VALUE`.
+fn parse_filter(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected COLUMN=VALUE, got `{text}`")),
+    }
 }
 
 /// The pipeline file and its overrides.
@@ -91,7 +191,19 @@ struct ConfigArgs {
 
 /// `runner FILE ...` is `runner run FILE ...`.
 fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
-    let known = ["run", "config", "help", "-h", "--help", "-V", "--version"];
+    let known = [
+        "run",
+        "config",
+        "diff",
+        "ls",
+        "show",
+        "gc",
+        "help",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+    ];
     if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
         if !known.contains(&first) && !first.starts_with('-') {
             args.insert(1, OsString::from("run"));
@@ -122,6 +234,95 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Config(args) => config(&args, &store),
         Command::Run(args) => run(&args, &store),
+        Command::Diff(args) => diff(&args, &store),
+        Command::Ls(args) => ls(&args, &store),
+        Command::Show(args) => print_or_input_error(show(&store, &args.key)),
+        Command::Gc(args) => gc(&args, &store),
+    }
+}
+
+/// Prints `text` (exit 0) or the error (exit 2).
+fn print_or_input_error(text: anyhow::Result<String>) -> i32 {
+    match text {
+        Ok(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_INPUT
+        }
+    }
+}
+
+/// `runner diff A B`.
+fn diff(args: &DiffArgs, store: &Store) -> i32 {
+    let report = (|| {
+        let a = Table::read(&resolve_table(&args.a, store)?)?;
+        let b = Table::read(&resolve_table(&args.b, store)?)?;
+        let opts = DiffOptions {
+            keys: args.keys.clone(),
+            metrics: args.metrics.clone(),
+            rtol: args.rtol,
+            atol: args.atol,
+        };
+        diff_tables(&a, &b, &opts)
+    })();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return EXIT_INPUT;
+        }
+    };
+    match render(&report, args.format) {
+        Ok(text) => print!("{text}"),
+        Err(e) => {
+            eprintln!("error: cannot format the diff: {e:#}");
+            return EXIT_FAILED;
+        }
+    }
+    if args.format == DiffFormat::Csv {
+        eprintln!("{}", report.summary_line());
+    }
+    if report.differs() {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// `runner ls`.
+fn ls(args: &LsArgs, store: &Store) -> i32 {
+    let opts = LsOptions {
+        filters: args.filters.clone(),
+        sort: args.sort.clone(),
+    };
+    print_or_input_error(
+        target_dirs(args.target.as_deref(), store).and_then(|dirs| list(&dirs, &opts)),
+    )
+}
+
+/// `runner gc [--yes]`.
+fn gc(args: &GcArgs, store: &Store) -> i32 {
+    let plan = plan_gc(store);
+    print!("{}", render_plan(&plan, !args.yes));
+    if !args.yes {
+        return EXIT_OK;
+    }
+    let outcome = apply(&plan);
+    println!(
+        "deleted {} item(s), freed {}",
+        outcome.deleted,
+        crate::inspect::text::bytes(outcome.freed)
+    );
+    for (path, why) in &outcome.failed {
+        eprintln!("error: could not delete {}: {why}", path.display());
+    }
+    if outcome.failed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
     }
 }
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod dag;
 pub mod data;
 pub mod eval;
+pub mod inspect;
 pub mod interrupt;
 pub mod loss;
 pub mod model;

@@ -52,6 +52,25 @@ impl NodeLock {
         Ok(NodeLock { _file: file, path })
     }
 
+    /// Takes the lock of `dir` only if no other process holds it: `Ok(None)`
+    /// when it is held. Creates the lock file if needed.
+    pub fn try_acquire(dir: &Path) -> Result<Option<NodeLock>> {
+        let path = Self::path_for(dir);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(NodeLock { _file: file, path })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+    }
+
     /// Whether some process holds the lock of `dir` right now.
     pub fn is_held(dir: &Path) -> bool {
         let path = Self::path_for(dir);
