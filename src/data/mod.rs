@@ -1,10 +1,14 @@
-//! Datasets: in-memory image sets, the Shape generator, the MNIST reader, Pillow-
-//! compatible resizing and the on-disk dataset cache.
+//! Datasets: in-memory image sets, the Shape generator, the MNIST, CelebA, CIFAR-10
+//! and image-folder readers, Pillow-compatible resizing and the on-disk dataset cache.
 //!
 //! Every dataset is materialised as two [`ImageSet`]s of `f32` pixels in `[0, 1]`,
 //! laid out image by image as channels x rows x columns (PyTorch's N x C x H x W).
 
 pub mod cache;
+pub mod celeba;
+pub mod cifar10;
+pub mod folder;
+pub mod image_file;
 pub mod mnist;
 pub mod resize;
 pub mod shapes;
@@ -12,7 +16,7 @@ pub mod shapes;
 use std::io;
 use std::path::PathBuf;
 
-use crate::pipeline::schema::DatasetSpec;
+use crate::pipeline::schema::{CelebaSplit, DatasetSpec};
 
 /// A batch of equally sized images stored contiguously.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +121,22 @@ pub fn check_inputs(spec: &DatasetSpec) -> Result<(), DataError> {
             mnist::check_split(root, mnist::Split::Train)?;
             mnist::check_split(root, mnist::Split::Test)
         }
+        DatasetSpec::Celeba(c) => celeba::check(
+            std::path::Path::new(&c.root),
+            celeba_test_partition(c.test_split),
+            c.train_images as usize,
+            c.test_images as usize,
+        ),
+        DatasetSpec::Cifar10(c) => cifar10::check(std::path::Path::new(&c.root)),
+        DatasetSpec::Folder(f) => folder::check(std::path::Path::new(&f.root)),
+    }
+}
+
+/// The CelebA partition that serves as the test set.
+fn celeba_test_partition(split: CelebaSplit) -> celeba::Partition {
+    match split {
+        CelebaSplit::Val => celeba::Partition::Val,
+        CelebaSplit::Test => celeba::Partition::Test,
     }
 }
 
@@ -149,6 +169,46 @@ pub fn build(spec: &DatasetSpec) -> Result<Dataset, DataError> {
             let (train, test) = rayon::join(
                 || load(mnist::Split::Train, m.train_images),
                 || load(mnist::Split::Test, m.test_images),
+            );
+            Ok(Dataset {
+                train: train?,
+                test: test?,
+            })
+        }
+        DatasetSpec::Celeba(c) => {
+            let root = std::path::Path::new(&c.root);
+            let load = |partition: celeba::Partition, n: u32| {
+                celeba::load_split(root, partition, n as usize, c.size as usize)
+            };
+            let (train, test) = rayon::join(
+                || load(celeba::Partition::Train, c.train_images),
+                || load(celeba_test_partition(c.test_split), c.test_images),
+            );
+            Ok(Dataset {
+                train: train?,
+                test: test?,
+            })
+        }
+        DatasetSpec::Cifar10(c) => {
+            let root = std::path::Path::new(&c.root);
+            let (train, test) = rayon::join(
+                || cifar10::load_split(root, cifar10::Split::Train, c.train_images as usize),
+                || cifar10::load_split(root, cifar10::Split::Test, c.test_images as usize),
+            );
+            Ok(Dataset {
+                train: train?,
+                test: test?,
+            })
+        }
+        DatasetSpec::Folder(f) => {
+            let root = std::path::Path::new(&f.root);
+            let load = |split: folder::Split, n: Option<u32>| {
+                let n = n.map(|n| n as usize);
+                folder::load_split(root, split, n, f.size as usize, f.channels as usize)
+            };
+            let (train, test) = rayon::join(
+                || load(folder::Split::Train, f.train_images),
+                || load(folder::Split::Test, f.test_images),
             );
             Ok(Dataset {
                 train: train?,

@@ -132,8 +132,9 @@ fn draw(seed: u64, index: u64, channels: usize, gray: GrayMode) -> Draw {
     }
 }
 
-/// `0.2989 R + 0.5870 G + 0.1140 B` in `f32`, evaluated left to right.
-fn luminance(r: f32, g: f32, b: f32) -> f32 {
+/// `0.2989 R + 0.5870 G + 0.1140 B` in `f32`, evaluated left to right; also the
+/// grey rule of the image-folder dataset.
+pub(crate) fn luminance(r: f32, g: f32, b: f32) -> f32 {
     LUMA[0] * r + LUMA[1] * g + LUMA[2] * b
 }
 

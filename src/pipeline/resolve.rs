@@ -2,9 +2,10 @@
 //! default filled in and every value range and cross-key rule checked.
 
 use super::schema::{
-    Arch, ConfigIssue, DatasetConfig, DatasetName, DatasetSpec, EvalConfig, GrayMode, InitScheme,
-    LossConfig, LossTerm, LrSchedule, MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline,
-    ResolvedPipeline, ShapesSpec, SigmaMode, TrainConfig, WatsonColor, WienerKernel,
+    Arch, CelebaSpec, CelebaSplit, Cifar10Spec, ConfigIssue, DatasetConfig, DatasetName,
+    DatasetSpec, EvalConfig, FolderSpec, GrayMode, InitScheme, LossConfig, LossTerm, LrSchedule,
+    MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, ShapesSpec,
+    SigmaMode, TrainConfig, WatsonColor, WienerKernel,
 };
 
 /// Shapes defaults.
@@ -20,6 +21,23 @@ const MNIST_ROOT: &str = "data/mnist";
 const MNIST_SIZE: u32 = 32;
 const MNIST_TRAIN_MAX: u32 = 60_000;
 const MNIST_TEST_MAX: u32 = 10_000;
+
+/// CelebA defaults and the sizes of the official partitions.
+const CELEBA_ROOT: &str = "data/celeba";
+const CELEBA_SIZE: u32 = 64;
+const CELEBA_TRAIN_MAX: u32 = 162_770;
+const CELEBA_VAL_MAX: u32 = 19_867;
+const CELEBA_TEST_MAX: u32 = 19_962;
+
+/// CIFAR-10 defaults (five training batches and one test batch of 10,000).
+const CIFAR10_ROOT: &str = "data/cifar-10-batches-bin";
+const CIFAR10_SIZE: u32 = 32;
+const CIFAR10_TRAIN_MAX: u32 = 50_000;
+const CIFAR10_TEST_MAX: u32 = 10_000;
+
+/// Image-folder defaults.
+const FOLDER_SIZE: u32 = 64;
+const FOLDER_CHANNELS: u32 = 3;
 
 /// Image side the IRMAE networks are built for.
 const NET_SIZE: u32 = 32;
@@ -111,6 +129,7 @@ fn resolve_dataset(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
         DatasetName::Shapes => {
             not_applicable(&d.root, "root", "shapes")?;
             not_applicable(&d.binarize, "binarize", "shapes")?;
+            not_applicable(&d.test_split, "test_split", "shapes")?;
             let size = d.size.unwrap_or(SHAPES_SIZE);
             if size != SHAPES_SIZE {
                 return Err(ConfigIssue::new(
@@ -162,13 +181,8 @@ fn resolve_dataset(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
             not_applicable(&d.gray, "gray", "mnist")?;
             not_applicable(&d.train_seed, "train_seed", "mnist")?;
             not_applicable(&d.test_seed, "test_seed", "mnist")?;
-            let root = d.root.clone().unwrap_or_else(|| MNIST_ROOT.to_string());
-            if root.trim().is_empty() {
-                return Err(ConfigIssue::new(
-                    "dataset.root",
-                    "dataset.root must not be empty",
-                ));
-            }
+            not_applicable(&d.test_split, "test_split", "mnist")?;
+            let root = resolve_root(d.root.as_deref(), Some(MNIST_ROOT), "mnist")?;
             let size = d.size.unwrap_or(MNIST_SIZE);
             if size != 28 && size != 32 {
                 return Err(ConfigIssue::new(
@@ -188,7 +202,128 @@ fn resolve_dataset(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
                 test_images,
             }))
         }
+        DatasetName::Celeba => resolve_celeba(d),
+        DatasetName::Cifar10 => resolve_cifar10(d),
+        DatasetName::Folder => resolve_folder(d),
     }
+}
+
+/// The CelebA options with their defaults.
+fn resolve_celeba(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
+    not_applicable(&d.channels, "channels", "celeba")?;
+    not_applicable(&d.gray, "gray", "celeba")?;
+    not_applicable(&d.train_seed, "train_seed", "celeba")?;
+    not_applicable(&d.test_seed, "test_seed", "celeba")?;
+    not_applicable(&d.binarize, "binarize", "celeba")?;
+    let root = resolve_root(d.root.as_deref(), Some(CELEBA_ROOT), "celeba")?;
+    let size = d.size.unwrap_or(CELEBA_SIZE);
+    check_size(size)?;
+    let test_split = d.test_split.unwrap_or(CelebaSplit::Test);
+    let test_max = match test_split {
+        CelebaSplit::Val => CELEBA_VAL_MAX,
+        CelebaSplit::Test => CELEBA_TEST_MAX,
+    };
+    let train_images = d.train_images.unwrap_or(CELEBA_TRAIN_MAX);
+    check_count(train_images, "train_images", Some(CELEBA_TRAIN_MAX))?;
+    let test_images = d.test_images.unwrap_or(test_max);
+    check_count(test_images, "test_images", Some(test_max))?;
+    Ok(DatasetSpec::Celeba(CelebaSpec {
+        root,
+        size,
+        train_images,
+        test_images,
+        test_split,
+    }))
+}
+
+/// The CIFAR-10 options with their defaults.
+fn resolve_cifar10(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
+    not_applicable(&d.channels, "channels", "cifar10")?;
+    not_applicable(&d.gray, "gray", "cifar10")?;
+    not_applicable(&d.train_seed, "train_seed", "cifar10")?;
+    not_applicable(&d.test_seed, "test_seed", "cifar10")?;
+    not_applicable(&d.binarize, "binarize", "cifar10")?;
+    not_applicable(&d.test_split, "test_split", "cifar10")?;
+    let root = resolve_root(d.root.as_deref(), Some(CIFAR10_ROOT), "cifar10")?;
+    if let Some(size) = d.size.filter(|&s| s != CIFAR10_SIZE) {
+        return Err(ConfigIssue::new(
+            "dataset.size",
+            format!("dataset.size must be {CIFAR10_SIZE} for dataset 'cifar10' (images are used at their stored size), got {size}"),
+        ));
+    }
+    let train_images = d.train_images.unwrap_or(CIFAR10_TRAIN_MAX);
+    check_count(train_images, "train_images", Some(CIFAR10_TRAIN_MAX))?;
+    let test_images = d.test_images.unwrap_or(CIFAR10_TEST_MAX);
+    check_count(test_images, "test_images", Some(CIFAR10_TEST_MAX))?;
+    Ok(DatasetSpec::Cifar10(Cifar10Spec {
+        root,
+        train_images,
+        test_images,
+    }))
+}
+
+/// The image-folder options with their defaults.
+fn resolve_folder(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
+    not_applicable(&d.gray, "gray", "folder")?;
+    not_applicable(&d.train_seed, "train_seed", "folder")?;
+    not_applicable(&d.test_seed, "test_seed", "folder")?;
+    not_applicable(&d.binarize, "binarize", "folder")?;
+    not_applicable(&d.test_split, "test_split", "folder")?;
+    let root = resolve_root(d.root.as_deref(), None, "folder")?;
+    let size = d.size.unwrap_or(FOLDER_SIZE);
+    check_size(size)?;
+    let channels = d.channels.unwrap_or(FOLDER_CHANNELS);
+    if channels != 1 && channels != 3 {
+        return Err(ConfigIssue::new(
+            "dataset.channels",
+            format!("dataset.channels must be 1 (grey) or 3 (RGB), got {channels}"),
+        ));
+    }
+    if let Some(n) = d.train_images {
+        check_count(n, "train_images", None)?;
+    }
+    if let Some(n) = d.test_images {
+        check_count(n, "test_images", None)?;
+    }
+    Ok(DatasetSpec::Folder(FolderSpec {
+        root,
+        size,
+        channels,
+        train_images: d.train_images,
+        test_images: d.test_images,
+    }))
+}
+
+/// The data folder: as written (not empty), else `default`; required when there
+/// is no default.
+fn resolve_root(
+    written: Option<&str>,
+    default: Option<&str>,
+    dataset: &str,
+) -> Result<String, ConfigIssue> {
+    match (written, default) {
+        (Some(root), _) if root.trim().is_empty() => Err(ConfigIssue::new(
+            "dataset.root",
+            "dataset.root must not be empty",
+        )),
+        (Some(root), _) => Ok(root.to_string()),
+        (None, Some(default)) => Ok(default.to_string()),
+        (None, None) => Err(ConfigIssue::new(
+            "dataset.root",
+            format!("dataset.root is required for dataset '{dataset}' (the folder holding train/ and test/)"),
+        )),
+    }
+}
+
+/// Checks an output image side.
+fn check_size(size: u32) -> Result<(), ConfigIssue> {
+    if size < 1 {
+        return Err(ConfigIssue::new(
+            "dataset.size",
+            format!("dataset.size must be >= 1, got {size}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The model with `auto` replaced and the image shape taken from the dataset.
@@ -202,9 +337,21 @@ fn resolve_model(
     let channels = dataset.channels();
     let size = dataset.size();
     let arch = match (m.arch, dataset) {
-        (Arch::Auto, DatasetSpec::Shapes(_)) => Arch::IrmaeShape,
+        (Arch::Auto, DatasetSpec::Shapes(_) | DatasetSpec::Cifar10(_)) => Arch::IrmaeShape,
         (Arch::Auto, DatasetSpec::Mnist(mn)) if mn.size == 28 => Arch::DalalMnist,
         (Arch::Auto, DatasetSpec::Mnist(_)) => Arch::IrmaeMnist,
+        (Arch::Auto, DatasetSpec::Celeba(_)) => Arch::IrmaeCeleba,
+        (Arch::Auto, DatasetSpec::Folder(_)) => match (channels, size) {
+            (3, 64) => Arch::IrmaeCeleba,
+            (_, NET_SIZE) => Arch::IrmaeShape,
+            (1, 28) => Arch::DalalMnist,
+            _ => {
+                return Err(ConfigIssue::new(
+                    if size_written { "dataset.size" } else { "model.arch" },
+                    format!("no network takes the {channels}x{size}x{size} images of this folder dataset: use dataset.size 32 (irmae_shape), 64 with channels 3 (irmae_celeba) or 28 with channels 1 (dalal_mnist)"),
+                ))
+            }
+        },
         (arch, _) => arch,
     };
     let (arch_name, fits, needs, net_size) = match arch {
@@ -479,11 +626,7 @@ fn check_eval(e: &EvalConfig, dataset: &DatasetSpec) -> Result<(), ConfigIssue> 
             format!("eval.images must be >= 1, got {}", e.images),
         ));
     }
-    let test_images = match dataset {
-        DatasetSpec::Shapes(s) => s.test_images,
-        DatasetSpec::Mnist(m) => m.test_images,
-    };
-    if e.images > test_images {
+    if let Some(test_images) = dataset.test_images().filter(|&n| e.images > n) {
         return Err(ConfigIssue::new(
             "eval.images",
             format!(
@@ -681,6 +824,178 @@ mod tests {
                 .model
                 .arch,
             Arch::IrmaeMnist
+        );
+    }
+
+    #[test]
+    fn image_dataset_defaults_and_nets() {
+        let r = resolve("dataset: {name: celeba}").unwrap();
+        assert_eq!(
+            r.dataset,
+            DatasetSpec::Celeba(CelebaSpec {
+                root: "data/celeba".into(),
+                size: 64,
+                train_images: 162_770,
+                test_images: 19_962,
+                test_split: CelebaSplit::Test,
+            })
+        );
+        assert_eq!(
+            (r.model.arch, r.model.channels, r.model.size),
+            (Arch::IrmaeCeleba, 3, 64)
+        );
+        let val = resolve("dataset: {name: celeba, test_split: val}").unwrap();
+        assert!(matches!(val.dataset, DatasetSpec::Celeba(c) if c.test_images == 19_867));
+        let r = resolve("dataset: {name: cifar10}").unwrap();
+        assert_eq!(
+            r.dataset,
+            DatasetSpec::Cifar10(Cifar10Spec {
+                root: "data/cifar-10-batches-bin".into(),
+                train_images: 50_000,
+                test_images: 10_000,
+            })
+        );
+        assert_eq!(
+            (r.model.arch, r.model.channels, r.model.size),
+            (Arch::IrmaeShape, 3, 32)
+        );
+        let r = resolve("dataset: {name: folder, root: imgs}").unwrap();
+        assert_eq!(
+            r.dataset,
+            DatasetSpec::Folder(FolderSpec {
+                root: "imgs".into(),
+                size: 64,
+                channels: 3,
+                train_images: None,
+                test_images: None,
+            })
+        );
+        assert_eq!(r.model.arch, Arch::IrmaeCeleba);
+        // Any folder eval size is accepted: the folder may hold more than 1000 images.
+        assert!(
+            resolve("dataset: {name: folder, root: i, test_images: 5}\neval: {images: 5}").is_ok()
+        );
+        let pick = |yaml: &str| resolve(yaml).unwrap().model.arch;
+        assert_eq!(
+            pick("dataset: {name: folder, root: i, size: 32, channels: 1}"),
+            Arch::IrmaeShape
+        );
+        assert_eq!(
+            pick("dataset: {name: folder, root: i, size: 32}"),
+            Arch::IrmaeShape
+        );
+        assert_eq!(
+            pick("dataset: {name: folder, root: i, size: 28, channels: 1}"),
+            Arch::DalalMnist
+        );
+        assert_eq!(
+            pick("dataset: {name: celeba, size: 32}\nmodel: {arch: irmae_shape}"),
+            Arch::IrmaeShape
+        );
+    }
+
+    #[test]
+    fn image_dataset_rules() {
+        fails(
+            "dataset: {name: celeba, channels: 1}",
+            "dataset.channels",
+            "does not apply to dataset 'celeba'",
+        );
+        fails(
+            "dataset: {name: celeba, binarize: true}",
+            "dataset.binarize",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: celeba, train_images: 162771}",
+            "dataset.train_images",
+            "at most 162770",
+        );
+        fails(
+            "dataset: {name: celeba, test_split: val, test_images: 19900}",
+            "dataset.test_images",
+            "at most 19867",
+        );
+        fails(
+            "dataset: {name: celeba, root: ' '}",
+            "dataset.root",
+            "must not be empty",
+        );
+        fails("dataset: {name: celeba, size: 0}", "dataset.size", ">= 1");
+        fails(
+            "dataset: {name: celeba, size: 32}",
+            "dataset.size",
+            "irmae_celeba needs 3x64x64",
+        );
+        fails(
+            "dataset: {name: cifar10, size: 64}",
+            "dataset.size",
+            "must be 32 for dataset 'cifar10'",
+        );
+        fails(
+            "dataset: {name: cifar10, test_split: val}",
+            "dataset.test_split",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: cifar10, channels: 1}",
+            "dataset.channels",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: cifar10, test_images: 10001}",
+            "dataset.test_images",
+            "at most 10000",
+        );
+        fails(
+            "dataset: {name: cifar10}\nmodel: {arch: irmae_celeba}",
+            "model.arch",
+            "needs 3x64x64",
+        );
+        fails(
+            "dataset: {name: folder}",
+            "dataset.root",
+            "required for dataset 'folder'",
+        );
+        fails(
+            "dataset: {name: folder, root: i, channels: 2}",
+            "dataset.channels",
+            "1 (grey) or 3",
+        );
+        fails(
+            "dataset: {name: folder, root: i, gray: luminance}",
+            "dataset.gray",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: folder, root: i, train_images: 0}",
+            "dataset.train_images",
+            ">= 1",
+        );
+        fails(
+            "dataset: {name: folder, root: i, size: 48}",
+            "dataset.size",
+            "no network takes the 3x48x48",
+        );
+        fails(
+            "dataset: {name: folder, root: i, channels: 1}",
+            "model.arch",
+            "no network takes the 1x64x64",
+        );
+        fails(
+            "dataset: {name: shapes, test_split: test}",
+            "dataset.test_split",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: mnist, test_split: test}",
+            "dataset.test_split",
+            "does not apply",
+        );
+        fails(
+            "dataset: {name: celeba, test_images: 10}\neval: {images: 11}",
+            "eval.images",
+            "at most dataset.test_images (10)",
         );
     }
 

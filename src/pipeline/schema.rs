@@ -47,6 +47,22 @@ pub enum DatasetName {
     Shapes,
     /// MNIST digits from IDX files.
     Mnist,
+    /// Aligned CelebA faces from the official JPEGs and partition file.
+    Celeba,
+    /// CIFAR-10 from the official binary batches.
+    Cifar10,
+    /// Any folder with `train/` and `test/` subfolders of PNG/JPEG files.
+    Folder,
+}
+
+/// Which official CelebA partition serves as the test set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CelebaSplit {
+    /// Partition 1 of `list_eval_partition.txt` (19,867 images).
+    Val,
+    /// Partition 2 (19,962 images).
+    Test,
 }
 
 /// How the grey-scale Shape images are made (Björk does not say; see README).
@@ -65,21 +81,22 @@ pub enum GrayMode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetConfig {
-    /// `shapes` or `mnist`.
+    /// `shapes`, `mnist`, `celeba`, `cifar10` or `folder`.
     pub name: DatasetName,
-    /// Image side in pixels (shapes: 32; mnist: 28 or 32).
+    /// Image side in pixels (shapes, cifar10: 32; mnist: 28 or 32; celeba,
+    /// folder: any, default 64).
     #[serde(default)]
     pub size: Option<u32>,
-    /// Channels (shapes only): 1 (grey) or 3 (RGB).
+    /// Channels (shapes, folder): 1 (grey) or 3 (RGB).
     #[serde(default)]
     pub channels: Option<u32>,
     /// Grey-scale rule (shapes with 1 channel only).
     #[serde(default)]
     pub gray: Option<GrayMode>,
-    /// Number of training images (shapes: generated count; mnist: first N).
+    /// Number of training images (shapes: generated count; others: first N).
     #[serde(default)]
     pub train_images: Option<u32>,
-    /// Number of test images (shapes: generated count; mnist: first N).
+    /// Number of test images (shapes: generated count; others: first N).
     #[serde(default)]
     pub test_images: Option<u32>,
     /// Seed of the training images (shapes only).
@@ -88,12 +105,15 @@ pub struct DatasetConfig {
     /// Seed of the test images (shapes only); must differ from `train_seed`.
     #[serde(default)]
     pub test_seed: Option<u64>,
-    /// Folder holding the IDX files (mnist only).
+    /// Folder holding the files (mnist, celeba, cifar10, folder).
     #[serde(default)]
     pub root: Option<String>,
     /// Threshold pixels at 0.5 to {0, 1} (mnist only).
     #[serde(default)]
     pub binarize: Option<bool>,
+    /// The CelebA partition used as the test set (celeba only).
+    #[serde(default)]
+    pub test_split: Option<CelebaSplit>,
 }
 
 /// The dataset after resolution: only the options that apply, all filled in.
@@ -104,6 +124,12 @@ pub enum DatasetSpec {
     Shapes(ShapesSpec),
     /// MNIST from IDX files.
     Mnist(MnistSpec),
+    /// CelebA from the official aligned JPEGs.
+    Celeba(CelebaSpec),
+    /// CIFAR-10 from the official binary batches.
+    Cifar10(Cifar10Spec),
+    /// A folder of PNG/JPEG files.
+    Folder(FolderSpec),
 }
 
 /// Resolved options of the Shape generator.
@@ -141,12 +167,57 @@ pub struct MnistSpec {
     pub test_images: u32,
 }
 
+/// Resolved options of the CelebA reader. The root is part of the key only as
+/// written: files edited in place need `--force`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CelebaSpec {
+    /// Folder with `img_align_celeba/` and `list_eval_partition.txt`.
+    pub root: String,
+    /// Output side after the 148x148 centre crop (64 for IRMAE / Björk).
+    pub size: u32,
+    /// First N images of partition 0 (train), in partition-file order.
+    pub train_images: u32,
+    /// First N images of the test partition, in partition-file order.
+    pub test_images: u32,
+    /// Which partition is the test set.
+    pub test_split: CelebaSplit,
+}
+
+/// Resolved options of the CIFAR-10 reader (always 3 x 32 x 32).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cifar10Spec {
+    /// Folder with `data_batch_1.bin` .. `data_batch_5.bin` and `test_batch.bin`.
+    pub root: String,
+    /// First N training images (batches 1 to 5 in order).
+    pub train_images: u32,
+    /// First N test images.
+    pub test_images: u32,
+}
+
+/// Resolved options of the image-folder reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FolderSpec {
+    /// Folder with `train/` and `test/` subfolders of PNG/JPEG files.
+    pub root: String,
+    /// Output side (centre crop to a square, then resize).
+    pub size: u32,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: u32,
+    /// First N files of `train/` by file name; `None`: all of them.
+    pub train_images: Option<u32>,
+    /// First N files of `test/` by file name; `None`: all of them.
+    pub test_images: Option<u32>,
+}
+
 impl DatasetSpec {
     /// Image side in pixels.
     pub fn size(&self) -> u32 {
         match self {
             DatasetSpec::Shapes(s) => s.size,
             DatasetSpec::Mnist(m) => m.size,
+            DatasetSpec::Celeba(c) => c.size,
+            DatasetSpec::Cifar10(_) => 32,
+            DatasetSpec::Folder(f) => f.size,
         }
     }
 
@@ -155,6 +226,20 @@ impl DatasetSpec {
         match self {
             DatasetSpec::Shapes(s) => s.channels,
             DatasetSpec::Mnist(_) => 1,
+            DatasetSpec::Celeba(_) | DatasetSpec::Cifar10(_) => 3,
+            DatasetSpec::Folder(f) => f.channels,
+        }
+    }
+
+    /// Number of test images asked for; `None` when every file is used. The
+    /// files may hold fewer; then all of them are used.
+    pub fn test_images(&self) -> Option<u32> {
+        match self {
+            DatasetSpec::Shapes(s) => Some(s.test_images),
+            DatasetSpec::Mnist(m) => Some(m.test_images),
+            DatasetSpec::Celeba(c) => Some(c.test_images),
+            DatasetSpec::Cifar10(c) => Some(c.test_images),
+            DatasetSpec::Folder(f) => f.test_images,
         }
     }
 }
@@ -163,7 +248,9 @@ impl DatasetSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
-    /// Pick from the dataset: shapes -> irmae_shape, mnist -> irmae_mnist.
+    /// Pick from the dataset: shapes, cifar10 -> irmae_shape; mnist ->
+    /// irmae_mnist (dalal_mnist at 28x28); celeba -> irmae_celeba; folder -> the
+    /// net whose input shape fits.
     Auto,
     /// IRMAE Shape VAE, 32x32, grey or RGB (EXPERIMENTS.md §1.1).
     IrmaeShape,
