@@ -285,7 +285,7 @@ impl CropResize {
                 let boxed = &row[self.left * c..(self.left + self.width) * c];
                 scratch
                     .plane
-                    .extend(boxed.iter().skip(ch).step_by(c).copied());
+                    .extend(boxed.chunks_exact(c).map(|pixel| pixel[ch]));
             }
             self.plan
                 .resize_u8_into(&scratch.plane, out_plane, &mut scratch.mid);

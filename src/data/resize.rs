@@ -127,9 +127,13 @@ impl AxisCoeffs {
     }
 }
 
+/// The +0.5 rounding bias every fixed-point sum starts from.
+const FIXED_HALF: i32 = 1 << (PRECISION_BITS - 1);
+
 /// Rounds a fixed-point accumulator (which already holds the +0.5 bias) to a byte,
-/// clamping like Pillow's `clip8`.
-fn clip8(acc: i64) -> u8 {
+/// clamping like Pillow's `clip8`. Sums fit in `i32` as in Pillow: the weights are
+/// non-negative and add up to about `2^22`, so a sum stays below `2^21 + 255 * 2^22`.
+fn clip8(acc: i32) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
@@ -231,51 +235,53 @@ impl PilBilinear {
     pub fn resize_u8_into(&self, src: &[u8], dst: &mut [u8], scratch: &mut Vec<u8>) {
         assert_eq!(src.len(), self.input_len(), "resize input length");
         assert_eq!(dst.len(), self.output_len(), "resize output length");
-        let half: i64 = 1 << (PRECISION_BITS - 1);
-        // After the horizontal pass the image is `h` x `out_w`.
-        let mid: &[u8] = match &self.horizontal {
-            None => src,
-            Some(hc) => {
-                // Without a vertical pass the horizontal result is the output.
-                let target: &mut [u8] = if self.vertical.is_none() {
-                    &mut *dst
-                } else {
-                    scratch.clear();
-                    scratch.resize(self.h * self.out_w, 0);
-                    scratch.as_mut_slice()
-                };
-                for (row, out_row) in src
-                    .chunks_exact(self.w)
-                    .zip(target.chunks_exact_mut(self.out_w))
-                {
-                    for (xx, o) in out_row.iter_mut().enumerate() {
-                        let (start, k) = hc.taps_fixed(xx);
-                        let mut acc = half;
-                        for (&p, &w) in row[start..start + k.len()].iter().zip(k) {
-                            acc += i64::from(p) * i64::from(w);
-                        }
-                        *o = clip8(acc);
-                    }
-                }
-                if self.vertical.is_none() {
-                    return;
-                }
-                scratch.as_slice()
+        match (&self.horizontal, &self.vertical) {
+            (None, None) => dst.copy_from_slice(src),
+            (Some(hc), None) => self.horizontal_u8(hc, src, dst),
+            (None, Some(vc)) => self.vertical_u8(vc, src, dst),
+            (Some(hc), Some(vc)) => {
+                // After the horizontal pass the image is `h` x `out_w`, in 8 bits.
+                scratch.clear();
+                scratch.resize(self.h * self.out_w, 0);
+                self.horizontal_u8(hc, src, scratch);
+                self.vertical_u8(vc, scratch, dst);
             }
-        };
-        match &self.vertical {
-            None => dst.copy_from_slice(mid),
-            Some(vc) => {
-                for (yy, out_row) in dst.chunks_exact_mut(self.out_w).enumerate() {
-                    let (start, k) = vc.taps_fixed(yy);
-                    for (xx, o) in out_row.iter_mut().enumerate() {
-                        let mut acc = half;
-                        for (y, &w) in k.iter().enumerate() {
-                            acc += i64::from(mid[(start + y) * self.out_w + xx]) * i64::from(w);
-                        }
-                        *o = clip8(acc);
-                    }
+        }
+    }
+
+    /// Pillow's 8-bit horizontal pass: `h` x `w` -> `h` x `out_w`.
+    fn horizontal_u8(&self, hc: &AxisCoeffs, src: &[u8], dst: &mut [u8]) {
+        for (row, out_row) in src
+            .chunks_exact(self.w)
+            .zip(dst.chunks_exact_mut(self.out_w))
+        {
+            for (xx, o) in out_row.iter_mut().enumerate() {
+                let (start, k) = hc.taps_fixed(xx);
+                let mut acc = FIXED_HALF;
+                for (&p, &w) in row[start..start + k.len()].iter().zip(k) {
+                    acc += i32::from(p) * w;
                 }
+                *o = clip8(acc);
+            }
+        }
+    }
+
+    /// Pillow's 8-bit vertical pass: `h` x `out_w` -> `out_h` x `out_w`. Whole rows
+    /// are accumulated at once (the same integer sums as Pillow's per-pixel loop,
+    /// in an order the compiler can vectorise).
+    fn vertical_u8(&self, vc: &AxisCoeffs, src: &[u8], dst: &mut [u8]) {
+        let mut acc = vec![0i32; self.out_w];
+        for (yy, out_row) in dst.chunks_exact_mut(self.out_w).enumerate() {
+            let (start, k) = vc.taps_fixed(yy);
+            acc.fill(FIXED_HALF);
+            for (y, &w) in k.iter().enumerate() {
+                let row = &src[(start + y) * self.out_w..(start + y + 1) * self.out_w];
+                for (a, &p) in acc.iter_mut().zip(row) {
+                    *a += i32::from(p) * w;
+                }
+            }
+            for (o, &a) in out_row.iter_mut().zip(&acc) {
+                *o = clip8(a);
             }
         }
     }
