@@ -68,6 +68,7 @@ fn run_directory_holds_the_layout() {
         "summary.csv",
         "spectrum.csv",
         "samples.png",
+        "recon.png",
         "DONE",
     ] {
         assert!(eval.join(file).is_file(), "missing {file}");
@@ -78,9 +79,22 @@ fn run_directory_holds_the_layout() {
     let spectrum = std::fs::read_to_string(eval.join("spectrum.csv")).unwrap();
     assert_eq!(
         spectrum.lines().next().unwrap(),
-        "bin,real_mean,real_std,recon_mean,recon_std"
+        "bin,frequency,real_mean,real_std,recon_mean,recon_std,sample_mean,sample_std"
     );
     assert_eq!(spectrum.lines().count(), 1 + 20);
+    // Prior samples (64 by default) fill the last two columns on every row.
+    for line in spectrum.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 8, "{line}");
+        assert!(fields[6].parse::<f64>().unwrap().is_finite(), "{line}");
+        assert!(fields[7].parse::<f64>().unwrap() >= 0.0, "{line}");
+    }
+    // Recon grid: 8 test images over their 8 reconstructions, 32x32 with 2-pixel gaps.
+    let recon = image::open(eval.join("recon.png")).unwrap();
+    assert_eq!(
+        (recon.width(), recon.height()),
+        (8 * 32 + 9 * 2, 2 * 32 + 3 * 2)
+    );
     let log = std::fs::read_to_string(run.join("train_log.csv")).unwrap();
     assert!(
         log.starts_with("epoch,step,loss,bce,fft,kl,lr,wall_s"),

@@ -2,5 +2,6 @@
 
 pub mod metrics;
 pub mod run;
+pub mod spectrum;
 
 pub use run::{evaluate, EvalSummary};

@@ -14,6 +14,7 @@ use super::metrics::{
     ai_profile, mean_std, profile_stats, psnr, rmse, rmse_fft2, rmse_spatial, squared_error_pixels,
     ssim, SsimWindow,
 };
+use super::spectrum::SpectrumTable;
 use crate::atomic::write_atomic;
 use crate::data::ImageSet;
 use crate::model::Vae;
@@ -33,6 +34,13 @@ pub const SUMMARY_FILE: &str = "summary.csv";
 pub const SPECTRUM_FILE: &str = "spectrum.csv";
 /// Grid of images decoded from prior samples.
 pub const SAMPLES_FILE: &str = "samples.png";
+/// Grid of test images (rows) above their reconstructions.
+pub const RECON_FILE: &str = "recon.png";
+
+/// Images per row of the reconstruction grid.
+const RECON_COLUMNS: usize = 8;
+/// At most this many test images are shown in the reconstruction grid.
+const RECON_IMAGES: usize = 16;
 
 /// Mean and std of each metric over the test batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,8 +114,29 @@ fn decode(
     Ok((recon, samples))
 }
 
+/// The pixels of the reconstruction grid: rows of up to [`RECON_COLUMNS`] test
+/// images, each followed by the row of their reconstructions, for the first
+/// [`RECON_IMAGES`] images (whole rows only). Returns (pixels, image count, columns).
+fn recon_grid_pixels(images: &ImageSet, recon: &[f32]) -> (Vec<f32>, usize, usize) {
+    let columns = RECON_COLUMNS.min(images.len());
+    if columns == 0 {
+        return (Vec::new(), 0, 0);
+    }
+    let shown = RECON_IMAGES.min(images.len()) / columns * columns;
+    let len = images.image_len();
+    let mut pixels = Vec::with_capacity(2 * shown * len);
+    for start in (0..shown).step_by(columns) {
+        for i in start..start + columns {
+            pixels.extend_from_slice(images.image(i));
+        }
+        pixels.extend_from_slice(&recon[start * len..(start + columns) * len]);
+    }
+    (pixels, 2 * shown, columns)
+}
+
 /// Evaluates the model in `run_dir` on the first `eval.images` test images and
-/// writes metrics.csv, summary.csv and spectrum.csv into `eval_dir`.
+/// writes metrics.csv, summary.csv, spectrum.csv, recon.png and (with
+/// `eval.samples` > 0) samples.png into `eval_dir`.
 pub fn evaluate(
     cfg: &ResolvedPipeline,
     test: &ImageSet,
@@ -190,20 +219,18 @@ pub fn evaluate(
         summary.metrics.push((*metric, mean, std));
     }
 
-    let real = profile_stats(&real_profiles);
-    let fake = profile_stats(&recon_profiles);
-    let mut spectrum_csv = String::from("bin,real_mean,real_std,recon_mean,recon_std\n");
-    for b in 0..real.mean.len() {
-        let _ = writeln!(
-            spectrum_csv,
-            "{},{:.9e},{:.9e},{:.9e},{:.9e}",
-            b + 1,
-            real.mean[b],
-            real.std[b],
-            fake.mean[b],
-            fake.std[b]
-        );
-    }
+    let sample_profiles: Vec<Vec<f64>> = (0..cfg.eval.samples as usize)
+        .into_par_iter()
+        .map(|i| ai_profile(&fft, &bins, &samples[i * len..(i + 1) * len], c))
+        .collect();
+    let spectrum = SpectrumTable::new(
+        bins.radii(),
+        w,
+        profile_stats(&real_profiles),
+        profile_stats(&recon_profiles),
+        (!sample_profiles.is_empty()).then(|| profile_stats(&sample_profiles)),
+    );
+    let spectrum_csv = spectrum.to_csv();
 
     if cfg.eval.samples > 0 {
         save_grid(
@@ -215,6 +242,10 @@ pub fn evaluate(
             8,
             &eval_dir.join(SAMPLES_FILE),
         )?;
+    }
+    let (grid, count, columns) = recon_grid_pixels(&images, &recon);
+    if count > 0 {
+        save_grid(&grid, count, c, h, w, columns, &eval_dir.join(RECON_FILE))?;
     }
     for (name, text) in [
         (METRICS_FILE, &metrics_csv),
@@ -250,4 +281,41 @@ pub fn read_summary(eval_dir: &Path) -> Result<Vec<(String, f64, f64)>> {
         ));
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` one-pixel grey images with values `offset + i`.
+    fn set(n: usize, offset: f32) -> ImageSet {
+        ImageSet {
+            channels: 1,
+            height: 1,
+            width: 1,
+            pixels: (0..n).map(|i| offset + i as f32).collect(),
+        }
+    }
+
+    #[test]
+    fn recon_grid_puts_each_row_of_inputs_above_its_reconstructions() {
+        // 20 images: two whole rows of 8 are shown (16 images), interleaved.
+        let images = set(20, 0.0);
+        let recon = set(20, 100.0).pixels;
+        let (pixels, count, columns) = recon_grid_pixels(&images, &recon);
+        assert_eq!((count, columns), (32, 8));
+        let want: Vec<f32> = (0..8)
+            .map(|i| i as f32)
+            .chain((0..8).map(|i| 100.0 + i as f32))
+            .chain((8..16).map(|i| i as f32))
+            .chain((8..16).map(|i| 100.0 + i as f32))
+            .collect();
+        assert_eq!(pixels, want);
+
+        // Fewer images than a row: one row of each.
+        let images = set(3, 0.0);
+        let (pixels, count, columns) = recon_grid_pixels(&images, &set(3, 100.0).pixels);
+        assert_eq!((count, columns), (6, 3));
+        assert_eq!(pixels, [0.0, 1.0, 2.0, 100.0, 101.0, 102.0]);
+    }
 }
