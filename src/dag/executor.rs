@@ -20,7 +20,7 @@ use crate::eval::run::evaluate;
 use crate::pipeline::key::NodeKey;
 use crate::pipeline::schema::DatasetSpec;
 use crate::progress::Progress;
-use crate::report::summary::write_summary;
+use crate::report::write_report;
 use crate::train::{device_name, train, TrainError};
 
 /// How to execute a plan.
@@ -276,8 +276,13 @@ fn run_node(
                 Err(e) => Outcome::Failed(format!("{e:#}")),
             }
         }
-        NodeKind::Report => match write_summary(plan, store, outcomes) {
-            Ok(()) => Outcome::Ran,
+        NodeKind::Report => match write_report(plan, store, outcomes) {
+            Ok(warnings) => {
+                for warning in warnings {
+                    progress.println(format!("  warning: {warning}"));
+                }
+                Outcome::Ran
+            }
             Err(e) => failed(e),
         },
     }

@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use super::store::{read_done, Store};
 use crate::pipeline::key::{changed_paths, node_key, NodeKey};
 use crate::pipeline::load::{Cell, LoadedPipeline};
+/// Swept values are shown one way everywhere (summary.csv, labels, tables).
+pub use crate::pipeline::display::value_text;
 
 /// What a node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,6 +103,9 @@ pub struct CellRecord {
     pub eval: NodeKey,
 }
 
+/// What the report node writes (part of its key).
+const REPORT_OUTPUTS: &str = "summary,cells,table,spectrum-plot,curves-plots";
+
 /// File in `results/<pipeline>/` mapping each cell label to its last keys.
 pub const CELLS_FILE: &str = "cells.json";
 
@@ -124,14 +129,6 @@ pub fn label_string(cell: &Cell) -> String {
         .map(|(k, v)| format!("{k}={}", value_text(v)))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// A JSON value as a user would type it (strings without quotes).
-pub fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The config subsets of one cell: what each node kind depends on.
@@ -266,7 +263,14 @@ pub fn build_plan(pipeline: LoadedPipeline, store: &Store) -> Plan {
     let eval_ids: Vec<usize> = cell_nodes.iter().map(|c| c.eval).collect();
     let eval_keys: Vec<NodeKey> = eval_ids.iter().map(|&i| nodes[i].key).collect();
     let labels: Vec<String> = pipeline.cells.iter().map(label_string).collect();
-    let report_config = json!({ "cells": labels, "swept_keys": pipeline.swept_keys });
+    // `outputs` names what the report writes, so results from a runner that wrote
+    // less are redone once.
+    let report_config = json!({
+        "cells": labels,
+        "swept_keys": pipeline.swept_keys,
+        "report": pipeline.report,
+        "outputs": REPORT_OUTPUTS,
+    });
     let r_key = node_key("report", &report_config, &eval_keys);
     let r_dir = store.report_dir(&name);
     let r_state = match read_done(&r_dir) {

@@ -14,7 +14,9 @@ use super::overrides::{
     get_path, kind_of, override_text, parse_override, set_path, value_text, yaml_message,
     yaml_options, Override,
 };
-use super::schema::{Pipeline, ResolvedPipeline};
+use super::display;
+use super::resolve::check_table;
+use super::schema::{Metric, Pipeline, ReportConfig, ResolvedPipeline};
 use super::suggest::closest;
 use super::sweep::{block_axes, cells, combine, is_under, Axis, AxisOrigin};
 
@@ -41,6 +43,8 @@ pub struct LoadedPipeline {
     pub swept_keys: Vec<String>,
     /// The cells, last swept key varying fastest.
     pub cells: Vec<Cell>,
+    /// The `report:` section (the same for every cell: it cannot be swept).
+    pub report: ReportConfig,
 }
 
 /// A problem with a pipeline file or an override. Displays as one line:
@@ -200,6 +204,13 @@ pub fn load_pipeline_str(
             AxisOrigin::Override(text) => ctx.at_override(text, Some("name"), message),
         });
     }
+    if let Some(axis) = axes.iter().find(|a| is_under(&a.key, "report")) {
+        let message = "the report section cannot be swept: one report describes all cells";
+        return Err(match &axis.origin {
+            AxisOrigin::File => ctx.at_file(&format!("sweep.{}", axis.key), message),
+            AxisOrigin::Override(text) => ctx.at_override(text, Some(&axis.key), message),
+        });
+    }
 
     let grid = cells(&axes);
     let stem = path
@@ -207,6 +218,7 @@ pub fn load_pipeline_str(
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut out: Vec<Cell> = Vec::with_capacity(grid.len());
+    let mut report = ReportConfig::default();
     for indices in &grid {
         let label: Vec<(String, Value)> = axes
             .iter()
@@ -226,7 +238,8 @@ pub fn load_pipeline_str(
             overrides: &parsed,
             cell_name,
         };
-        let config = build.resolve(&tree, &stem)?;
+        let (config, cell_report) = build.resolve(&tree, &stem)?;
+        report = cell_report;
         if let Some(first) = out.first() {
             if first.config.name != config.name {
                 return Err(ctx.at_file("name", "the pipeline name must be the same in every cell"));
@@ -238,16 +251,37 @@ pub fn load_pipeline_str(
             config,
         });
     }
+    if let Some(table) = &report.table {
+        let swept: Vec<(String, Vec<String>)> = axes
+            .iter()
+            .map(|a| {
+                let values = a.values.iter().map(display::value_text).collect();
+                (a.key.clone(), values)
+            })
+            .collect();
+        // Only metrics that every cell computes can be tabled.
+        let metrics: Vec<Metric> = out[0]
+            .config
+            .eval
+            .metrics
+            .iter()
+            .copied()
+            .filter(|m| out.iter().all(|c| c.config.eval.metrics.contains(m)))
+            .collect();
+        check_table(table, &swept, &metrics)
+            .map_err(|issue| ctx.at_file(&issue.path, issue.message))?;
+    }
     Ok(LoadedPipeline {
         file: path.to_path_buf(),
         name: out[0].config.name.clone(),
         swept_keys: axes.iter().map(|a| a.key.clone()).collect(),
         cells: out,
+        report,
     })
 }
 
 /// Top-level sections that have defaults; written empty, they mean the defaults.
-const OPTIONAL_SECTIONS: [&str; 4] = ["model", "train", "loss", "eval"];
+const OPTIONAL_SECTIONS: [&str; 5] = ["model", "train", "loss", "eval", "report"];
 
 /// The file being loaded, for building errors.
 struct Context<'a> {
@@ -305,8 +339,13 @@ struct CellBuild<'a> {
 }
 
 impl CellBuild<'_> {
-    /// The cell's resolved config, or the first problem in it.
-    fn resolve(&self, base: &Value, stem: &str) -> Result<ResolvedPipeline, ConfigError> {
+    /// The cell's resolved config and its `report:` section, or the first problem
+    /// in it.
+    fn resolve(
+        &self,
+        base: &Value,
+        stem: &str,
+    ) -> Result<(ResolvedPipeline, ReportConfig), ConfigError> {
         let mut tree = base.clone();
         let mut applied: Vec<(String, Source)> = Vec::new();
         // The file's sweep values first, then the command line in its order.
@@ -366,9 +405,10 @@ impl CellBuild<'_> {
             let (path, message) = explain_type_error(&e, &tree);
             self.error(&applied, &path, message)
         })?;
-        pipeline
+        let resolved = pipeline
             .resolve(stem)
-            .map_err(|issue| self.error(&applied, &issue.path, issue.message))
+            .map_err(|issue| self.error(&applied, &issue.path, issue.message))?;
+        Ok((resolved, pipeline.report))
     }
 
     /// Sets `key` to `value` in `tree` and records who did.

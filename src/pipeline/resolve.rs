@@ -4,8 +4,8 @@
 use super::schema::{
     Arch, CelebaSpec, CelebaSplit, Cifar10Spec, ConfigIssue, DatasetConfig, DatasetName,
     DatasetSpec, EvalConfig, FolderSpec, GrayMode, InitScheme, LossConfig, LossTerm, LrSchedule,
-    MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, ShapesSpec,
-    SigmaMode, TrainConfig, WatsonColor, WienerKernel,
+    Metric, MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline,
+    ShapesSpec, SigmaMode, TableConfig, TrainConfig, WatsonColor, WienerKernel,
 };
 
 /// Shapes defaults.
@@ -646,6 +646,88 @@ fn check_eval(e: &EvalConfig, dataset: &DatasetSpec) -> Result<(), ConfigIssue> 
             return Err(ConfigIssue::new(
                 format!("eval.metrics.{i}"),
                 format!("eval.metrics lists {} twice", metric.column()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `report.table` against the sweep. `swept` holds each swept key with its
+/// values as shown to the user ([`crate::pipeline::display::value_text`]);
+/// `metrics` are the metrics every cell computes.
+pub fn check_table(
+    table: &TableConfig,
+    swept: &[(String, Vec<String>)],
+    metrics: &[Metric],
+) -> Result<(), ConfigIssue> {
+    let keys: Vec<&str> = swept.iter().map(|(k, _)| k.as_str()).collect();
+    let swept_list = if keys.is_empty() {
+        "this pipeline sweeps nothing".to_string()
+    } else {
+        format!("swept keys: {}", keys.join(", "))
+    };
+    if table.rows.is_empty() {
+        return Err(ConfigIssue::new(
+            "report.table.rows",
+            format!("report.table.rows must name at least one swept key ({swept_list})"),
+        ));
+    }
+    for (i, row) in table.rows.iter().enumerate() {
+        let at = format!("report.table.rows.{i}");
+        if !keys.contains(&row.as_str()) {
+            return Err(ConfigIssue::new(
+                at,
+                format!("`{row}` is not a swept key ({swept_list})"),
+            ));
+        }
+        if table.rows[..i].contains(row) {
+            return Err(ConfigIssue::new(
+                at,
+                format!("report.table.rows lists `{row}` twice"),
+            ));
+        }
+    }
+    if let Some(wanted) = &table.metrics {
+        if wanted.is_empty() {
+            return Err(ConfigIssue::new(
+                "report.table.metrics",
+                "report.table.metrics must list at least one metric (or be left out for all)",
+            ));
+        }
+        for (i, metric) in wanted.iter().enumerate() {
+            let at = format!("report.table.metrics.{i}");
+            if !metrics.contains(metric) {
+                let have: Vec<&str> = metrics.iter().map(Metric::column).collect();
+                return Err(ConfigIssue::new(
+                    at,
+                    format!(
+                        "{} is not in eval.metrics ({})",
+                        metric.column(),
+                        have.join(", ")
+                    ),
+                ));
+            }
+            if wanted[..i].contains(metric) {
+                return Err(ConfigIssue::new(
+                    at,
+                    format!("report.table.metrics lists {} twice", metric.column()),
+                ));
+            }
+        }
+    }
+    let row_values: Vec<&str> = swept
+        .iter()
+        .filter(|(k, _)| table.rows.contains(k))
+        .flat_map(|(_, values)| values.iter().map(String::as_str))
+        .collect();
+    for value in table.labels.keys() {
+        if !row_values.contains(&value.as_str()) {
+            return Err(ConfigIssue::new(
+                "report.table.labels",
+                format!(
+                    "label `{value}` matches no value of the row keys (values: {})",
+                    row_values.join(", ")
+                ),
             ));
         }
     }

@@ -33,6 +33,10 @@ pub struct Pipeline {
     /// Which metrics to compute on which test images.
     #[serde(default)]
     pub eval: EvalConfig,
+    /// Extra pipeline-level outputs (the paper-shaped table). Not part of any
+    /// dataset, train or eval key.
+    #[serde(default)]
+    pub report: ReportConfig,
     /// Sweep grid: key path -> values. Expanded before typing; kept here only so
     /// that the key is accepted by `deny_unknown_fields`.
     #[serde(default)]
@@ -1081,6 +1085,31 @@ impl Default for EvalConfig {
             samples: 64,
         }
     }
+}
+
+/// The `report:` section: what the report node writes besides summary.csv and the
+/// plots.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// A paper-shaped table (table.csv, table.md); none when absent.
+    pub table: Option<TableConfig>,
+}
+
+/// `report.table`: one row per distinct combination of some swept keys, metrics
+/// aggregated over the remaining ones (typically `train.seed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    /// Swept keys whose values form the row label, in column order.
+    pub rows: Vec<String>,
+    /// Metric columns; `None` means every metric of `eval.metrics`.
+    #[serde(default)]
+    pub metrics: Option<Vec<Metric>>,
+    /// Display names of row values, keyed by the value as summary.csv shows it
+    /// (e.g. `bce+fft`).
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The model after resolution (`auto` replaced by a concrete arch).

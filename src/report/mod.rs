@@ -1,4 +1,12 @@
-//! Result tables written from finished nodes.
+//! The report node: result tables and plots written from finished nodes.
 
+pub mod figure;
+pub mod fonts;
 pub mod grid;
+pub mod node;
+pub mod plot_curves;
+pub mod plot_spectrum;
 pub mod summary;
+pub mod table;
+
+pub use node::write_report;

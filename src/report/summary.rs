@@ -8,17 +8,41 @@ use anyhow::Context;
 
 use crate::atomic::write_atomic;
 use crate::dag::plan::{label_string, read_cell_records, value_text, CellRecord, Plan, CELLS_FILE};
-use crate::dag::store::{clear_done, write_done, Store};
+use crate::dag::store::Store;
 use crate::eval::run::read_summary;
 
 /// One table row: leading text fields, metric (mean, std) by name, and whether
 /// the cell has results.
 type Row = (Vec<String>, HashMap<String, (f64, f64)>, bool);
 
-/// Writes `results/<pipeline>/summary.csv` (one row per cell), `cells.json`, and
-/// the report's DONE when every cell has results. `outcomes[i]` is `Some(true)`
-/// when node `i` has a result.
-pub fn write_summary(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> anyhow::Result<()> {
+/// Each eval summary as (metric, mean, std) in file order.
+pub type MetricRows = Vec<(String, f64, f64)>;
+
+/// The summary.csv rows of every cell's eval, in cell order; `None` for cells
+/// without results. `outcomes[i]` is `Some(true)` when node `i` has a result.
+pub fn read_cell_results(
+    plan: &Plan,
+    outcomes: &[Option<bool>],
+) -> anyhow::Result<Vec<Option<MetricRows>>> {
+    plan.cell_nodes
+        .iter()
+        .map(|nodes| {
+            if outcomes[nodes.eval] == Some(true) {
+                read_summary(&plan.nodes[nodes.eval].dir).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .collect()
+}
+
+/// Writes `results/<pipeline>/summary.csv` (one row per cell) and `cells.json`
+/// from each cell's `results` ([`read_cell_results`]).
+pub fn write_summary(
+    plan: &Plan,
+    store: &Store,
+    results: &[Option<MetricRows>],
+) -> anyhow::Result<()> {
     let name = &plan.pipeline.name;
     let dir = store.pipeline_dir(name);
     let swept = &plan.pipeline.swept_keys;
@@ -28,7 +52,7 @@ pub fn write_summary(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> a
     for (ci, cell) in plan.pipeline.cells.iter().enumerate() {
         let nodes = plan.cell_nodes[ci];
         let eval = &plan.nodes[nodes.eval];
-        let ok = outcomes[nodes.eval] == Some(true);
+        let ok = results[ci].is_some();
         let mut fields: Vec<String> = swept
             .iter()
             .map(|k| {
@@ -44,12 +68,12 @@ pub fn write_summary(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> a
             fields.push(plan.nodes[id].key.short());
         }
         let mut values = HashMap::new();
-        if ok {
-            for (metric, mean, std) in read_summary(&eval.dir)? {
-                if !metric_columns.contains(&metric) {
+        if let Some(metrics) = &results[ci] {
+            for (metric, mean, std) in metrics {
+                if !metric_columns.contains(metric) {
                     metric_columns.push(metric.clone());
                 }
-                values.insert(metric, (mean, std));
+                values.insert(metric.clone(), (*mean, *std));
             }
             records.insert(
                 label_string(cell),
@@ -95,12 +119,6 @@ pub fn write_summary(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> a
     all.extend(records);
     let text = serde_json::to_string_pretty(&all)?;
     write_atomic(&dir.join(CELLS_FILE), text.as_bytes()).context("writing cells.json")?;
-    let report = &plan.nodes[plan.report];
-    clear_done(&report.dir)?;
-    if rows.iter().all(|(_, _, ok)| *ok) {
-        std::fs::create_dir_all(&report.dir)?;
-        write_done(&report.dir, report.key, "report", &report.config)?;
-    }
     Ok(())
 }
 

@@ -1,0 +1,122 @@
+//! Drawing one figure twice, as a PNG and as an SVG, each written atomically.
+//!
+//! plotters draws into an in-memory RGB buffer (encoded here with the `image`
+//! crate) and an in-memory SVG string, so nothing is written until the whole
+//! figure has been drawn, and a half-drawn figure never lands on disk.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use image::codecs::png::PngEncoder;
+use image::{ExtendedColorType, ImageEncoder};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::fonts;
+use crate::atomic::write_atomic;
+
+/// Something that can draw itself on any plotters backend.
+pub trait Figure {
+    /// Size in pixels (the SVG uses the same user units).
+    fn size(&self) -> (u32, u32);
+
+    /// Draws the figure on `root` (already filled white).
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
+}
+
+/// A plotters error as an anyhow error (plotters' errors borrow nothing, but their
+/// types are generic over the backend).
+pub fn plot_error(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("drawing: {e}")
+}
+
+/// Writes `figure` to `stem.png` and `stem.svg`.
+pub fn save_figure(figure: &impl Figure, stem: &Path) -> Result<()> {
+    fonts::ensure_registered()?;
+    let (w, h) = figure.size();
+
+    let mut rgb = vec![255u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        figure.draw(&root)?;
+        root.present().map_err(plot_error)?;
+    }
+    let mut png = Vec::new();
+    PngEncoder::new(&mut png)
+        .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
+        .context("encoding PNG")?;
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        figure.draw(&root)?;
+        root.present().map_err(plot_error)?;
+    }
+
+    for (ext, bytes) in [("png", png.as_slice()), ("svg", svg.as_bytes())] {
+        let path = stem.with_extension(ext);
+        write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Colour of the fine grid lines: barely there, so the data stand out.
+pub const GRID_LIGHT: RGBColor = RGBColor(245, 245, 245);
+
+/// `(lo, hi)` widened by 5% on each side, and to a unit range when flat, so no
+/// line sits on the frame.
+pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    if hi <= lo {
+        let half = (lo.abs() * 0.1).max(0.5);
+        return (lo - half, lo + half);
+    }
+    let pad = (hi - lo) * 0.05;
+    (lo - pad, hi + pad)
+}
+
+/// The colour of series `i`: black for the first (the reference), then a
+/// colour-blind-friendly palette.
+pub fn series_color(i: usize) -> RGBColor {
+    const COLORS: [RGBColor; 8] = [
+        RGBColor(0, 0, 0),
+        RGBColor(0, 114, 178),
+        RGBColor(213, 94, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(230, 159, 0),
+        RGBColor(86, 180, 233),
+        RGBColor(120, 120, 120),
+    ];
+    COLORS[i % COLORS.len()]
+}
+
+/// The text of every `<text>` element of an SVG written by plotters, trimmed (for
+/// tests).
+#[cfg(test)]
+pub fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|part| {
+            let body = &part[part.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_widens_ranges_and_flat_ones() {
+        assert_eq!(padded(0.0, 10.0), (-0.5, 10.5));
+        assert_eq!(padded(2.0, 2.0), (1.5, 2.5));
+        assert_eq!(padded(100.0, 100.0), (90.0, 110.0));
+        assert_eq!(padded(f64::NAN, 1.0), (0.0, 1.0));
+    }
+}
