@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::store::{read_done, Store};
-use crate::pipeline::key::{changed_paths, node_key, NodeKey};
-use crate::pipeline::load::{Cell, LoadedPipeline};
 /// Swept values are shown one way everywhere (summary.csv, labels, tables).
 pub use crate::pipeline::display::value_text;
+use crate::pipeline::key::{changed_paths, node_key, NodeKey};
+use crate::pipeline::load::{Cell, LoadedPipeline};
 
 /// What a node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -125,7 +125,10 @@ impl SpectrumTable {
             table.recon.std.push(number(5)?);
             let filled = !fields[6].is_empty();
             if *have_samples.get_or_insert(filled) != filled {
-                return Err(anyhow!("line {}: sample columns filled on some rows only", n + 2));
+                return Err(anyhow!(
+                    "line {}: sample columns filled on some rows only",
+                    n + 2
+                ));
             }
             if filled {
                 samples.mean.push(number(6)?);

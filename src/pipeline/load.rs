@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::display;
 use super::locate::Locations;
 use super::overrides::{
     get_path, kind_of, override_text, parse_override, set_path, value_text, yaml_message,
     yaml_options, Override,
 };
-use super::display;
 use super::resolve::check_table;
 use super::schema::{Metric, Pipeline, ReportConfig, ResolvedPipeline};
 use super::suggest::closest;
@@ -621,6 +621,124 @@ mod tests {
     }
 
     const MINIMAL: &str = "dataset: {name: shapes}\n";
+
+    /// A terms × seed sweep with a `report.table` block appended by each test.
+    const TABLED: &str = "dataset: {name: shapes}\n\
+                          sweep:\n  \
+                            loss.terms: [[{bce: {}}], [{bce: {}}, {fft: {}}]]\n  \
+                            train.seed: [0, 1]\n\
+                          report:\n  table:\n";
+
+    #[test]
+    fn report_table_loads_and_names_swept_rows() {
+        let text = format!(
+            "{TABLED}    rows: [loss.terms]\n    metrics: [rmse_ai]\n    \
+             labels: {{bce: Vanilla-VAE, bce+fft: FFT}}\n"
+        );
+        let p = load(&text, &[]).unwrap();
+        let table = p.report.table.unwrap();
+        assert_eq!(table.rows, ["loss.terms"]);
+        assert_eq!(
+            table.metrics,
+            Some(vec![crate::pipeline::schema::Metric::RmseAi])
+        );
+        assert_eq!(table.labels["bce+fft"], "FFT");
+        // No table: the section defaults to none.
+        assert_eq!(load(MINIMAL, &[]).unwrap().report, ReportConfig::default());
+    }
+
+    #[test]
+    fn report_table_rows_must_be_swept_keys() {
+        let text = format!("{TABLED}    rows: [loss.terms, model.upsampler]\n");
+        let (err, shown) = error(&text, &[]);
+        assert_eq!(err.key.as_deref(), Some("report.table.rows.1"), "{shown}");
+        assert_eq!(err.line, Some(7), "{shown}");
+        assert!(
+            shown.contains("`model.upsampler` is not a swept key"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("swept keys: loss.terms, train.seed"),
+            "{shown}"
+        );
+        let (_, shown) = error(&format!("{TABLED}    rows: []\n"), &[]);
+        assert!(shown.contains("at least one swept key"), "{shown}");
+        let (_, shown) = error(
+            "dataset: {name: shapes}\nreport: {table: {rows: [train.seed]}}\n",
+            &[],
+        );
+        assert!(shown.contains("this pipeline sweeps nothing"), "{shown}");
+    }
+
+    #[test]
+    fn report_table_metrics_must_be_evaluated() {
+        let text = format!(
+            "eval: {{metrics: [rmse_ai, psnr]}}\n{TABLED}    rows: [train.seed]\n    \
+             metrics: [psnr, ssim]\n"
+        );
+        let (err, shown) = error(&text, &[]);
+        assert_eq!(
+            err.key.as_deref(),
+            Some("report.table.metrics.1"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("ssim is not in eval.metrics (rmse_ai, psnr)"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn report_table_labels_must_match_a_row_value() {
+        let text = format!("{TABLED}    rows: [loss.terms]\n    labels: {{bce+ffl: FFL}}\n");
+        let (err, shown) = error(&text, &[]);
+        assert_eq!(err.key.as_deref(), Some("report.table.labels"), "{shown}");
+        assert!(
+            shown.contains("label `bce+ffl` matches no value"),
+            "{shown}"
+        );
+        assert!(shown.contains("(values: bce, bce+fft)"), "{shown}");
+        // A seed is not a row key here, so its values are not labels either.
+        let text = format!("{TABLED}    rows: [loss.terms]\n    labels: {{'0': s0}}\n");
+        assert!(load(&text, &[]).is_err());
+    }
+
+    #[test]
+    fn report_cannot_be_swept_or_misspelt() {
+        let text = format!("{TABLED}    rows: [loss.terms]\n");
+        let (_, shown) = error(&text, &["report.table.rows=[train.seed],[loss.terms]"]);
+        assert!(shown.contains("report section cannot be swept"), "{shown}");
+        let (err, shown) = error(&format!("{TABLED}    rowz: [loss.terms]\n"), &[]);
+        assert_eq!(err.key.as_deref(), Some("report.table.rowz"), "{shown}");
+    }
+
+    #[test]
+    fn report_section_changes_no_dataset_train_or_eval_key() {
+        use crate::dag::plan::{build_plan, NodeKind};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::dag::store::Store::new(dir.path().join("c"), dir.path().join("r"));
+        let keys = |text: &str| {
+            let plan = build_plan(load(text, &[]).unwrap(), &store);
+            let of = |kind: NodeKind| -> Vec<String> {
+                plan.nodes
+                    .iter()
+                    .filter(|n| n.kind == kind)
+                    .map(|n| n.key.short())
+                    .collect()
+            };
+            (
+                [NodeKind::Dataset, NodeKind::Train, NodeKind::Eval].map(of),
+                of(NodeKind::Report),
+            )
+        };
+        let plain = TABLED.trim_end_matches("report:\n  table:\n");
+        let tabled = format!("{TABLED}    rows: [loss.terms]\n");
+        let (cells_plain, report_plain) = keys(plain);
+        let (cells_tabled, report_tabled) = keys(&tabled);
+        assert_eq!(cells_plain, cells_tabled);
+        assert_eq!(cells_plain[1].len(), 4);
+        assert_ne!(report_plain, report_tabled);
+    }
 
     #[test]
     fn minimal_pipeline_loads_with_the_file_stem_as_name() {

@@ -15,8 +15,8 @@ pub const FAMILY: &str = "sans-serif";
 /// Registers the bundled font with plotters under [`FAMILY`] (once per process).
 pub fn ensure_registered() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED
-        .get_or_init(|| register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
+    let ok =
+        *REGISTERED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
     if ok {
         Ok(())
     } else {

@@ -147,8 +147,18 @@ impl Figure for CurvesFigure {
         let rows = self.panels.len().div_ceil(columns).max(1);
         let areas = root.split_evenly((rows, columns));
         for (p, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
-            let xs = || panel.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
-            let ys = || panel.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+            let xs = || {
+                panel
+                    .lines
+                    .iter()
+                    .flat_map(|l| l.points.iter().map(|p| p.0))
+            };
+            let ys = || {
+                panel
+                    .lines
+                    .iter()
+                    .flat_map(|l| l.points.iter().map(|p| p.1))
+            };
             let (x0, x1) = padded(
                 xs().fold(f64::INFINITY, f64::min),
                 xs().fold(f64::NEG_INFINITY, f64::max),
@@ -221,8 +231,8 @@ mod tests {
     #[test]
     fn panels_gather_each_column_over_runs() {
         let a = TrainLog::parse(LOG).unwrap();
-        let b = TrainLog::parse("epoch,step,loss,bce,kl,lr,wall_s\n0,10,0.9,0.8,0.1,0.1,1\n")
-            .unwrap();
+        let b =
+            TrainLog::parse("epoch,step,loss,bce,kl,lr,wall_s\n0,10,0.9,0.8,0.1,0.1,1\n").unwrap();
         let panels = curve_panels(&[("a".into(), a), ("b".into(), b)]);
         let titles: Vec<&str> = panels.iter().map(|p| p.title.as_str()).collect();
         assert_eq!(titles, ["loss", "bce", "fft", "kl"]);
@@ -245,7 +255,9 @@ mod tests {
         // Four panels: three per row, two rows.
         assert_eq!(figure.size(), (3 * 420, 2 * 320));
         crate::report::figure::save_figure(&figure, &dir.path().join("curves")).unwrap();
-        let png = image::open(dir.path().join("curves.png")).unwrap().to_rgb8();
+        let png = image::open(dir.path().join("curves.png"))
+            .unwrap()
+            .to_rgb8();
         assert_eq!(png.dimensions(), figure.size());
         assert!(png.pixels().any(|p| p.0 == [0, 0, 0]));
         assert!(png.pixels().any(|p| p.0 == [255, 255, 255]));

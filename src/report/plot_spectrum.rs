@@ -126,8 +126,16 @@ impl Figure for SpectrumFigure {
             .map_err(plot_error)?;
         for (i, s) in self.series.iter().enumerate() {
             let color = series_color(i);
-            let upper = s.x.iter().zip(&s.mean).zip(&s.std).map(|((x, m), d)| (*x, m + d));
-            let lower = s.x.iter().zip(&s.mean).zip(&s.std).map(|((x, m), d)| (*x, m - d));
+            let upper =
+                s.x.iter()
+                    .zip(&s.mean)
+                    .zip(&s.std)
+                    .map(|((x, m), d)| (*x, m + d));
+            let lower =
+                s.x.iter()
+                    .zip(&s.mean)
+                    .zip(&s.std)
+                    .map(|((x, m), d)| (*x, m - d));
             let outline: Vec<(f64, f64)> = upper.chain(lower.rev()).collect();
             chart
                 .draw_series(std::iter::once(Polygon::new(
@@ -233,7 +241,9 @@ mod tests {
             series: spectrum_series(&cells),
         };
         crate::report::figure::save_figure(&figure, &dir.path().join("spectrum")).unwrap();
-        let png = image::open(dir.path().join("spectrum.png")).unwrap().to_rgb8();
+        let png = image::open(dir.path().join("spectrum.png"))
+            .unwrap()
+            .to_rgb8();
         assert_eq!(png.dimensions(), figure.size());
         let first = *png.get_pixel(0, 0);
         assert!(png.pixels().any(|p| *p != first), "a single colour");

@@ -228,7 +228,11 @@ pub fn table_md(
         );
     }
     if rows.iter().any(|r| r.spread == Spread::Images) {
-        let which = if mixed { "¹ Rows with" } else { "Each row has" };
+        let which = if mixed {
+            "¹ Rows with"
+        } else {
+            "Each row has"
+        };
         let _ = writeln!(
             md,
             "{which} one finished cell: that cell's mean ± std over its test images."
@@ -251,7 +255,10 @@ pub fn write_table(
 ) -> anyhow::Result<()> {
     for (name, text) in [
         (TABLE_CSV, table_csv(table, metrics, rows)),
-        (TABLE_MD, table_md(pipeline, table, metrics, rows, other_keys)),
+        (
+            TABLE_MD,
+            table_md(pipeline, table, metrics, rows, other_keys),
+        ),
     ] {
         let path = dir.join(name);
         write_atomic(&path, text.as_bytes())
@@ -363,7 +370,10 @@ mod tests {
              bce+fft,2,0,,,\n"
         );
         let md = table_md("p", &t, &names, &rows, &["train.seed".to_string()]);
-        assert!(md.starts_with("# p\n\n| loss.terms | rmse_ai |\n|---|---|\n"), "{md}");
+        assert!(
+            md.starts_with("# p\n\n| loss.terms | rmse_ai |\n|---|---|\n"),
+            "{md}"
+        );
         assert!(md.contains("| bce | 1.5000 ± 0.2500 |"), "{md}");
         assert!(md.contains("| bce+fft | – |"), "{md}");
         assert!(md.contains("Each row has one finished cell"), "{md}");
@@ -400,7 +410,12 @@ mod tests {
         let values: Vec<Vec<String>> = rows.iter().map(|r| r.values.clone()).collect();
         assert_eq!(
             values,
-            [["0.0", "convt"], ["FFT", "convt"], ["0.0", "n15"], ["FFT", "n15"]]
+            [
+                ["0.0", "convt"],
+                ["FFT", "convt"],
+                ["0.0", "n15"],
+                ["FFT", "n15"]
+            ]
         );
     }
 
