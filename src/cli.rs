@@ -440,6 +440,10 @@ fn run(args: &RunArgs, store: &Store) -> i32 {
     if table.exists() {
         eprintln!("results table: {}", table.display());
     }
+    let paper_table = table.with_file_name(crate::report::table::TABLE_MD);
+    if plan.pipeline.report.table.is_some() && paper_table.exists() {
+        eprintln!("paper table:   {}", paper_table.display());
+    }
     if summary.failed.is_empty() {
         return EXIT_OK;
     }

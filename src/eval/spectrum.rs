@@ -16,6 +16,11 @@ use super::metrics::SpectrumStats;
 pub const SPECTRUM_HEADER: &str =
     "bin,frequency,real_mean,real_std,recon_mean,recon_std,sample_mean,sample_std";
 
+/// The header written before the frequency and sample columns existed; such files
+/// are still read (their evals are fresh: the eval key did not change), with an
+/// unknown (NaN) frequency and no samples.
+const LEGACY_HEADER: &str = "bin,real_mean,real_std,recon_mean,recon_std";
+
 /// The contents of one spectrum.csv.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpectrumTable {
@@ -85,7 +90,8 @@ impl SpectrumTable {
     pub fn parse(text: &str) -> Result<SpectrumTable> {
         let mut lines = text.lines();
         let header = lines.next().unwrap_or("");
-        if header != SPECTRUM_HEADER {
+        let legacy = header == LEGACY_HEADER;
+        if header != SPECTRUM_HEADER && !legacy {
             return Err(anyhow!(
                 "unexpected header {header:?} (expected {SPECTRUM_HEADER:?})"
             ));
@@ -104,7 +110,13 @@ impl SpectrumTable {
         let mut samples = empty();
         let mut have_samples = None;
         for (n, line) in lines.enumerate() {
-            let fields: Vec<&str> = line.split(',').collect();
+            let mut fields: Vec<&str> = line.split(',').collect();
+            if legacy && fields.len() == 5 {
+                // Same layout as the current one, without frequency and samples.
+                fields = vec![
+                    fields[0], "NaN", fields[1], fields[2], fields[3], fields[4], "", "",
+                ];
+            }
             if fields.len() != 8 {
                 return Err(anyhow!("line {}: expected 8 fields", n + 2));
             }
@@ -191,6 +203,17 @@ mod tests {
         let with = SpectrumTable::new(&[1, 2, 3], 8, stats.clone(), stats.clone(), Some(stats));
         let back = SpectrumTable::parse(&with.to_csv()).unwrap();
         assert_eq!(back, with);
+    }
+
+    #[test]
+    fn files_without_frequency_and_samples_still_parse() {
+        let back =
+            SpectrumTable::parse(&format!("{LEGACY_HEADER}\n1,5,1,4,2\n2,3,0.5,2,1\n")).unwrap();
+        assert_eq!(back.bins, [1, 2]);
+        assert!(back.frequency.iter().all(|f| f.is_nan()));
+        assert_eq!(back.real.mean, [5.0, 3.0]);
+        assert_eq!(back.recon.std, [2.0, 1.0]);
+        assert_eq!(back.samples, None);
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub const TABLE_MD: &str = "table.md";
 /// Metric (mean, std) by column name, as in an eval's summary.csv.
 pub type CellMetrics = HashMap<String, (f64, f64)>;
 
+/// One grid cell as the table sees it: its swept label and its metrics (`None`
+/// when it has no results).
+pub type TableCell<'a> = (&'a [(String, Value)], Option<&'a CellMetrics>);
+
 /// What a row's std runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spread {
@@ -57,11 +61,7 @@ pub struct TableRow {
 /// Groups `cells` (each: its swept `label` and its metrics, `None` when it has no
 /// results) into rows of `table.rows`, in order of first appearance (sweep
 /// order), and aggregates `metrics` as described in the module doc.
-pub fn build_rows(
-    table: &TableConfig,
-    metrics: &[String],
-    cells: &[(&[(String, Value)], Option<&CellMetrics>)],
-) -> Vec<TableRow> {
+pub fn build_rows(table: &TableConfig, metrics: &[String], cells: &[TableCell]) -> Vec<TableRow> {
     let mut keys: Vec<Vec<String>> = Vec::new();
     let mut members: Vec<Vec<Option<&CellMetrics>>> = Vec::new();
     for (label, values) in cells {
