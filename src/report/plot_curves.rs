@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::figure::{padded, plot_error, series_color, Figure, GRID_LIGHT};
 use super::fonts::FAMILY;
@@ -79,6 +80,8 @@ impl TrainLog {
 /// One line of a panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CurveLine {
+    /// Index of the run in the figure (picks its colour in every panel).
+    pub run: usize,
     /// Legend text (the run's label).
     pub label: String,
     /// (step, value) points.
@@ -98,9 +101,10 @@ pub struct CurvePanel {
 /// appearance; each panel has a line for every run that has that column.
 pub fn curve_panels(runs: &[(String, TrainLog)]) -> Vec<CurvePanel> {
     let mut panels: Vec<CurvePanel> = Vec::new();
-    for (label, log) in runs {
+    for (run, (label, log)) in runs.iter().enumerate() {
         for (name, values) in &log.columns {
             let line = CurveLine {
+                run,
                 label: label.clone(),
                 points: log
                     .steps
@@ -122,7 +126,8 @@ pub fn curve_panels(runs: &[(String, TrainLog)]) -> Vec<CurvePanel> {
     panels
 }
 
-/// A grid of panels, with a legend in the first when there are several runs.
+/// A grid of panels; with several runs, a legend in the first free grid slot (or,
+/// when the grid is full, inside the first panel).
 pub struct CurvesFigure {
     /// The panels, row by row.
     pub panels: Vec<CurvePanel>,
@@ -133,6 +138,38 @@ impl CurvesFigure {
     fn columns(&self) -> usize {
         self.panels.len().clamp(1, 3)
     }
+
+    /// (label, run index) of every run, in run order.
+    fn runs(&self) -> Vec<(String, usize)> {
+        let mut runs: Vec<(String, usize)> = Vec::new();
+        for line in self.panels.iter().flat_map(|p| &p.lines) {
+            if !runs.iter().any(|(_, r)| *r == line.run) {
+                runs.push((line.label.clone(), line.run));
+            }
+        }
+        runs.sort_by_key(|(_, r)| *r);
+        runs
+    }
+}
+
+/// Draws a legend of `runs` (label, run index) at the top left of `area`.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    runs: &[(String, usize)],
+) -> Result<()> {
+    let style = TextStyle::from((FAMILY, 14).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, (label, run)) in runs.iter().enumerate() {
+        let y = 40 + 24 * i as i32;
+        let color = series_color(*run);
+        area.draw(&PathElement::new(
+            vec![(30, y), (60, y)],
+            color.stroke_width(3),
+        ))
+        .map_err(plot_error)?;
+        area.draw(&Text::new(label.clone(), (70, y), style.clone()))
+            .map_err(plot_error)?;
+    }
+    Ok(())
 }
 
 impl Figure for CurvesFigure {
@@ -146,6 +183,11 @@ impl Figure for CurvesFigure {
         let columns = self.columns();
         let rows = self.panels.len().div_ceil(columns).max(1);
         let areas = root.split_evenly((rows, columns));
+        let runs = self.runs();
+        let legend_slot = areas.get(self.panels.len()).filter(|_| runs.len() > 1);
+        if let Some(slot) = legend_slot {
+            draw_legend(slot, &runs)?;
+        }
         for (p, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
             let xs = || {
                 panel
@@ -183,8 +225,8 @@ impl Figure for CurvesFigure {
                 .axis_desc_style((FAMILY, 13))
                 .draw()
                 .map_err(plot_error)?;
-            for (i, line) in panel.lines.iter().enumerate() {
-                let color = series_color(i);
+            for line in &panel.lines {
+                let color = series_color(line.run);
                 chart
                     .draw_series(LineSeries::new(line.points.clone(), color.stroke_width(2)))
                     .map_err(plot_error)?
@@ -193,7 +235,7 @@ impl Figure for CurvesFigure {
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
             }
-            if p == 0 && panel.lines.len() > 1 {
+            if p == 0 && runs.len() > 1 && legend_slot.is_none() {
                 chart
                     .configure_series_labels()
                     .label_font((FAMILY, 12))
@@ -238,11 +280,17 @@ mod tests {
         assert_eq!(titles, ["loss", "bce", "fft", "kl"]);
         assert_eq!(panels[0].lines.len(), 2);
         assert_eq!(panels[0].lines[0].points, [(10.0, 3.5), (20.0, 2.5)]);
-        assert_eq!(panels[0].lines[1].label, "b");
+        assert_eq!(
+            (panels[0].lines[1].label.as_str(), panels[0].lines[1].run),
+            ("b", 1)
+        );
         assert_eq!(panels[0].lines[1].points, [(10.0, 0.9)]);
         // Only run a has an fft term.
         assert_eq!(panels[2].lines.len(), 1);
-        assert_eq!(panels[2].lines[0].label, "a");
+        assert_eq!(
+            (panels[2].lines[0].label.as_str(), panels[2].lines[0].run),
+            ("a", 0)
+        );
     }
 
     #[test]
