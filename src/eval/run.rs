@@ -134,19 +134,24 @@ fn recon_grid_pixels(images: &ImageSet, recon: &[f32]) -> (Vec<f32>, usize, usiz
     (pixels, 2 * shown, columns)
 }
 
-/// Evaluates the model in `run_dir` on the first `eval.images` test images and
-/// writes metrics.csv, summary.csv, spectrum.csv, recon.png and (with
-/// `eval.samples` > 0) samples.png into `eval_dir`.
-pub fn evaluate(
-    cfg: &ResolvedPipeline,
-    test: &ImageSet,
-    run_dir: &Path,
-    eval_dir: &Path,
-) -> Result<EvalSummary> {
-    let images = test.first(cfg.eval.images as usize);
-    // The network runs on one thread, as in training (see `on_own_thread`).
-    let (recon, samples) =
-        on_own_thread(|| decode(cfg, &images, run_dir)).map_err(|e| anyhow::anyhow!("{e}"))??;
+/// The text of metrics.csv, summary.csv and spectrum.csv for a test batch.
+#[derive(Debug, Clone)]
+pub struct Scores {
+    /// metrics.csv: one row per image.
+    pub metrics_csv: String,
+    /// summary.csv: mean and std of each metric.
+    pub summary_csv: String,
+    /// The same means and stds as numbers.
+    pub summary: EvalSummary,
+    /// spectrum.csv: per radial bin, mean and std of real, reconstructed and sampled images.
+    pub spectrum_csv: String,
+}
+
+/// Scores `recon` (reconstructions of `images`, same layout) with `metrics`, and the
+/// radial spectra of the images, the reconstructions and the prior `samples` (any
+/// number of images of the same shape, possibly none). Pure: the eval node and the
+/// metrics benchmark both call it.
+pub fn score(metrics: &[Metric], images: &ImageSet, recon: &[f32], samples: &[f32]) -> Scores {
     let (c, h, w) = (images.channels, images.height, images.width);
     let len = images.image_len();
     let fft = Fft2::new(h, w);
@@ -164,9 +169,7 @@ pub fn evaluate(
         .map(|i| ai_profile(&fft, &bins, recon_image(i), c))
         .collect();
 
-    let columns: Vec<Vec<f64>> = cfg
-        .eval
-        .metrics
+    let columns: Vec<Vec<f64>> = metrics
         .iter()
         .map(|metric| {
             (0..images.len())
@@ -190,7 +193,7 @@ pub fn evaluate(
         .collect();
 
     let mut metrics_csv = String::from("image");
-    for metric in &cfg.eval.metrics {
+    for metric in metrics {
         let _ = write!(metrics_csv, ",{}", metric.column());
     }
     metrics_csv.push('\n');
@@ -206,7 +209,7 @@ pub fn evaluate(
         metrics: Vec::new(),
     };
     let mut summary_csv = String::from("metric,mean,std\n");
-    for (metric, column) in cfg.eval.metrics.iter().zip(&columns) {
+    for (metric, column) in metrics.iter().zip(&columns) {
         let (mean, std) = match metric {
             // Mean and std over every pixel of the batch, not over the per-image means.
             Metric::SqErrPixel => mean_std(
@@ -219,7 +222,7 @@ pub fn evaluate(
         summary.metrics.push((*metric, mean, std));
     }
 
-    let sample_profiles: Vec<Vec<f64>> = (0..cfg.eval.samples as usize)
+    let sample_profiles: Vec<Vec<f64>> = (0..samples.len() / len.max(1))
         .into_par_iter()
         .map(|i| ai_profile(&fft, &bins, &samples[i * len..(i + 1) * len], c))
         .collect();
@@ -231,6 +234,34 @@ pub fn evaluate(
         (!sample_profiles.is_empty()).then(|| profile_stats(&sample_profiles)),
     );
     let spectrum_csv = spectrum.to_csv();
+    Scores {
+        metrics_csv,
+        summary_csv,
+        summary,
+        spectrum_csv,
+    }
+}
+
+/// Evaluates the model in `run_dir` on the first `eval.images` test images and
+/// writes metrics.csv, summary.csv, spectrum.csv, recon.png and (with
+/// `eval.samples` > 0) samples.png into `eval_dir`.
+pub fn evaluate(
+    cfg: &ResolvedPipeline,
+    test: &ImageSet,
+    run_dir: &Path,
+    eval_dir: &Path,
+) -> Result<EvalSummary> {
+    let images = test.first(cfg.eval.images as usize);
+    // The network runs on one thread, as in training (see `on_own_thread`).
+    let (recon, samples) =
+        on_own_thread(|| decode(cfg, &images, run_dir)).map_err(|e| anyhow::anyhow!("{e}"))??;
+    let Scores {
+        metrics_csv,
+        summary_csv,
+        summary,
+        spectrum_csv,
+    } = score(&cfg.eval.metrics, &images, &recon, &samples);
+    let (c, h, w) = (images.channels, images.height, images.width);
 
     if cfg.eval.samples > 0 {
         save_grid(

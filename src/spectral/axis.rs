@@ -227,11 +227,26 @@ pub(crate) fn apply(l: &AxisMatrix, r: &AxisMatrix, x: &[f64]) -> (Vec<f64>, Vec
 pub fn separable_real(l: &AxisMatrix, r: &AxisMatrix, x: &[f64]) -> Vec<f64> {
     let (p, h, q, w) = (l.rows, l.cols, r.rows, r.cols);
     assert_eq!(x.len(), h * w, "image must be h*w");
-    // X · Rᵀ first (h × q), then L · that.
+    // X · Rᵀ first (h × q), then L · that. Window and band matrices are mostly zero:
+    // each row of R is used only over its span from first to last non-zero entry
+    // (the skipped products are exact zeros, so the sums are unchanged).
+    let spans: Vec<(usize, usize)> = (0..q)
+        .map(|b| {
+            let row = &r.re[b * w..(b + 1) * w];
+            let first = row.iter().position(|&v| v != 0.0).unwrap_or(w);
+            let last = row.iter().rposition(|&v| v != 0.0).map_or(first, |j| j + 1);
+            (first, last.max(first))
+        })
+        .collect();
     let mut right = vec![0.0; h * q];
     for i in 0..h {
-        for b in 0..q {
-            right[i * q + b] = (0..w).map(|j| x[i * w + j] * r.re[b * w + j]).sum();
+        let x_row = &x[i * w..(i + 1) * w];
+        for (b, &(first, last)) in spans.iter().enumerate() {
+            right[i * q + b] = x_row[first..last]
+                .iter()
+                .zip(&r.re[b * w + first..b * w + last])
+                .map(|(a, c)| a * c)
+                .sum();
         }
     }
     let mut out = vec![0.0; p * q];
