@@ -92,7 +92,11 @@ pub fn series_color(i: usize) -> RGBColor {
         RGBColor(86, 180, 233),
         RGBColor(120, 120, 120),
     ];
-    COLORS[i % COLORS.len()]
+    // Black is only the reference: later series cycle through the other colours.
+    match i {
+        0 => COLORS[0],
+        _ => COLORS[1 + (i - 1) % (COLORS.len() - 1)],
+    }
 }
 
 /// The text of every `<text>` element of an SVG written by plotters, trimmed (for
@@ -111,6 +115,17 @@ pub fn svg_texts(svg: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_first_series_is_black_and_neighbours_differ() {
+        assert_eq!(series_color(0), RGBColor(0, 0, 0));
+        for i in 1..40 {
+            assert_ne!(series_color(i), RGBColor(0, 0, 0), "series {i}");
+            for j in i + 1..(i + 7).min(40) {
+                assert_ne!(series_color(i), series_color(j), "series {i} and {j}");
+            }
+        }
+    }
 
     #[test]
     fn padding_widens_ranges_and_flat_ones() {

@@ -13,7 +13,7 @@ use super::figure::save_figure;
 use super::plot_curves::{curve_panels, CurvesFigure, TrainLog};
 use super::plot_spectrum::{spectrum_series, CellSpectrum, SpectrumFigure};
 use super::summary::{read_cell_results, write_summary, MetricRows};
-use super::table::{build_rows, write_table, CellMetrics, TABLE_CSV, TABLE_MD};
+use super::table::{build_rows, row_label, write_table, CellMetrics, TABLE_CSV, TABLE_MD};
 use crate::dag::plan::{label_string, Plan};
 use crate::dag::store::{clear_done, write_done, Store};
 use crate::eval::run::SPECTRUM_FILE;
@@ -120,7 +120,11 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
         let path = plan.nodes[nodes.eval].dir.join(SPECTRUM_FILE);
         match SpectrumTable::read(&path) {
             Ok(table) => spectra.push(CellSpectrum {
-                label: label_string(cell),
+                // With a declared table, one curve per table row (seeds averaged).
+                label: match &plan.pipeline.report.table {
+                    Some(t) => row_label(t, &cell.label),
+                    None => label_string(cell),
+                },
                 dataset: plan.nodes[nodes.dataset].key.short(),
                 table,
             }),

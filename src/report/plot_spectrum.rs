@@ -35,7 +35,9 @@ pub struct CellSpectrum {
 }
 
 /// The curves of the figure: the real data of each distinct dataset (from its
-/// first cell), then each cell's reconstructions, in cell order.
+/// first cell), then the reconstructions of each distinct cell label (cells that
+/// share a label and dataset, e.g. the seeds of one table row, are averaged), in
+/// cell order.
 pub fn spectrum_series(cells: &[CellSpectrum]) -> Vec<SpectrumSeries> {
     let series = |label: String, table: &SpectrumTable, recon: bool| {
         let stats = if recon { &table.recon } else { &table.real };
@@ -63,13 +65,39 @@ pub fn spectrum_series(cells: &[CellSpectrum]) -> Vec<SpectrumSeries> {
             series(label, &first.table, false)
         })
         .collect();
+    // Cells with the same label (the seeds of one table row) make one curve: the
+    // per-bin average of their means and of their stds, so the band stays the
+    // spread over the test images, as in Björk's figure.
+    let mut groups: Vec<(String, Vec<&CellSpectrum>)> = Vec::new();
     for cell in cells {
         let label = if cell.label.is_empty() {
             "reconstructions".to_string()
         } else {
             cell.label.clone()
         };
-        out.push(series(label, &cell.table, true));
+        match groups
+            .iter_mut()
+            .find(|(l, g)| *l == label && g[0].dataset == cell.dataset)
+        {
+            Some((_, group)) => group.push(cell),
+            None => groups.push((label, vec![cell])),
+        }
+    }
+    for (label, group) in groups {
+        let mut curve = series(label, &group[0].table, true);
+        if group.len() > 1 {
+            let average = |pick: fn(&SpectrumTable) -> &Vec<f64>| -> Vec<f64> {
+                (0..curve.x.len())
+                    .map(|b| {
+                        group.iter().map(|c| pick(&c.table)[b]).sum::<f64>() / group.len() as f64
+                    })
+                    .collect()
+            };
+            curve.mean = average(|t| &t.recon.mean);
+            curve.std = average(|t| &t.recon.std);
+            curve.label = format!("{} (mean of {} runs)", curve.label, group.len());
+        }
+        out.push(curve);
     }
     out
 }
@@ -227,6 +255,20 @@ mod tests {
             .map(|s| s.label)
             .collect();
         assert_eq!(labels, ["real data", "reconstructions"]);
+    }
+
+    #[test]
+    fn cells_sharing_a_label_average_into_one_curve() {
+        let (a, b) = (cell("FFT", "d1", 10.0, 8.0), cell("FFT", "d1", 10.0, 11.0));
+        let one = |c: &CellSpectrum| spectrum_series(std::slice::from_ref(c)).remove(1);
+        let (sa, sb) = (one(&a), one(&b));
+        let series = spectrum_series(&[a, b, cell("Vanilla", "d1", 10.0, 5.0)]);
+        let labels: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["real data", "FFT (mean of 2 runs)", "Vanilla"]);
+        for k in 0..sa.mean.len() {
+            assert_eq!(series[1].mean[k], (sa.mean[k] + sb.mean[k]) / 2.0);
+            assert_eq!(series[1].std[k], (sa.std[k] + sb.std[k]) / 2.0);
+        }
     }
 
     #[test]

@@ -58,6 +58,40 @@ pub struct TableRow {
     pub metrics: Vec<Option<(f64, f64)>>,
 }
 
+/// The values (as text, before `labels`) of the table's row keys in a cell's label.
+fn row_values(table: &TableConfig, label: &[(String, Value)]) -> Vec<String> {
+    table
+        .rows
+        .iter()
+        .map(|row| {
+            label
+                .iter()
+                .find(|(k, _)| k == row)
+                .map(|(_, v)| value_text(v))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A row value as shown: its `labels` entry, or the value itself.
+fn display_value(table: &TableConfig, value: &str) -> String {
+    table
+        .labels
+        .get(value)
+        .cloned()
+        .unwrap_or_else(|| value.to_string())
+}
+
+/// The row a cell belongs to, as shown in the table ("FFT / N.1.5"): plots use it to
+/// draw one curve per table row.
+pub fn row_label(table: &TableConfig, label: &[(String, Value)]) -> String {
+    row_values(table, label)
+        .iter()
+        .map(|v| display_value(table, v))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 /// Groups `cells` (each: its swept `label` and its metrics, `None` when it has no
 /// results) into rows of `table.rows`, in order of first appearance (sweep
 /// order), and aggregates `metrics` as described in the module doc.
@@ -65,17 +99,7 @@ pub fn build_rows(table: &TableConfig, metrics: &[String], cells: &[TableCell]) 
     let mut keys: Vec<Vec<String>> = Vec::new();
     let mut members: Vec<Vec<Option<&CellMetrics>>> = Vec::new();
     for (label, values) in cells {
-        let key: Vec<String> = table
-            .rows
-            .iter()
-            .map(|row| {
-                label
-                    .iter()
-                    .find(|(k, _)| k == row)
-                    .map(|(_, v)| value_text(v))
-                    .unwrap_or_default()
-            })
-            .collect();
+        let key = row_values(table, label);
         match keys.iter().position(|k| *k == key) {
             Some(i) => members[i].push(*values),
             None => {
@@ -106,10 +130,7 @@ pub fn build_rows(table: &TableConfig, metrics: &[String], cells: &[TableCell]) 
                 })
                 .collect();
             TableRow {
-                values: key
-                    .iter()
-                    .map(|v| table.labels.get(v).cloned().unwrap_or_else(|| v.clone()))
-                    .collect(),
+                values: key.iter().map(|v| display_value(table, v)).collect(),
                 cells: group.len(),
                 done: done.len(),
                 spread,
