@@ -91,6 +91,8 @@ fn main() {
         Metric::Psnr,
         Metric::Ssim,
     ];
+    // Warm up the thread pool and the allocator before timing.
+    score(&all, &images, &recon, &samples);
     let (all_secs, scores) = median_secs(5, || score(&all, &images, &recon, &samples));
     let (ai_secs, ai_scores) = median_secs(5, || score(&[Metric::RmseAi], &images, &recon, &[]));
     println!("runner, all six metrics + spectrum.csv      {all_secs:>8.3} s");

@@ -56,17 +56,18 @@ pub fn ssim(window: &SsimWindow, x: &[f32], y: &[f32], channels: usize) -> f64 {
     assert_eq!(x.len(), y.len(), "images differ in length");
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
     let n = x.len() / channels;
-    let blur = |v: Vec<f64>| separable_real(&window.rows, &window.cols, &v);
     let mut total = 0.0;
     let mut count = 0usize;
     for ch in 0..channels {
         let a: Vec<f64> = x[ch * n..(ch + 1) * n].iter().map(|&v| v as f64).collect();
         let b: Vec<f64> = y[ch * n..(ch + 1) * n].iter().map(|&v| v as f64).collect();
-        let mu_a = blur(a.clone());
-        let mu_b = blur(b.clone());
-        let aa = blur(a.iter().map(|v| v * v).collect());
-        let bb = blur(b.iter().map(|v| v * v).collect());
-        let ab = blur(a.iter().zip(&b).map(|(p, q)| p * q).collect());
+        let aa: Vec<f64> = a.iter().map(|v| v * v).collect();
+        let bb: Vec<f64> = b.iter().map(|v| v * v).collect();
+        let ab: Vec<f64> = a.iter().zip(&b).map(|(p, q)| p * q).collect();
+        let [mu_a, mu_b, aa, bb, ab]: [Vec<f64>; 5] =
+            separable_real(&window.rows, &window.cols, &[&a, &b, &aa, &bb, &ab])
+                .try_into()
+                .expect("five maps in, five out");
         for k in 0..mu_a.len() {
             let (ma, mb) = (mu_a[k], mu_b[k]);
             let (va, vb, cov) = (aa[k] - ma * ma, bb[k] - mb * mb, ab[k] - ma * mb);
@@ -104,6 +105,36 @@ pub fn mean_std(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
         let delta = v - mean;
         mean += delta / n as f64;
         m2 += delta * (v - mean);
+    }
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    (mean, (m2 / n as f64).sqrt())
+}
+
+/// Count, mean and Σ(x − mean)² of `values` (two passes: accurate and simple), the
+/// per-group input of [`pooled_mean_std`].
+pub fn moments(values: &[f64]) -> (usize, f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (0, 0.0, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let m2 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+    (n, mean, m2)
+}
+
+/// Mean and population std over the union of groups given by their [`moments`],
+/// merged with Chan et al.'s pairwise update, so the groups (e.g. the images of a
+/// batch) can be computed in parallel. `(NaN, NaN)` when there are no values.
+pub fn pooled_mean_std(groups: &[(usize, f64, f64)]) -> (f64, f64) {
+    let (mut n, mut mean, mut m2) = (0usize, 0.0f64, 0.0f64);
+    for &(nb, mean_b, m2_b) in groups.iter().filter(|g| g.0 > 0) {
+        let total = n + nb;
+        let delta = mean_b - mean;
+        mean += delta * nb as f64 / total as f64;
+        m2 += m2_b + delta * delta * (n as f64) * (nb as f64) / total as f64;
+        n = total;
     }
     if n == 0 {
         return (f64::NAN, f64::NAN);
@@ -386,5 +417,26 @@ mod tests {
         let v = per_image(1000, |i| i as f64 * 0.5);
         assert_eq!(v.len(), 1000);
         assert!(v.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5));
+    }
+
+    #[test]
+    fn pooled_moments_equal_the_moments_of_all_values() {
+        let values = test_values(7, 1000);
+        let shifted: Vec<f64> = values.iter().map(|v| 1e3 + v * v).collect();
+        for data in [&values, &shifted] {
+            let groups: Vec<(usize, f64, f64)> = [0..1, 1..1, 1..250, 250..999, 999..1000]
+                .into_iter()
+                .map(|r| moments(&data[r]))
+                .collect();
+            let (mean, std) = pooled_mean_std(&groups);
+            let (m, s) = mean_std(data.iter().copied());
+            assert!(
+                (mean - m).abs() <= 1e-12 * m.abs().max(1.0),
+                "{mean} vs {m}"
+            );
+            assert!((std - s).abs() <= 1e-9 * s, "{std} vs {s}");
+        }
+        assert!(pooled_mean_std(&[]).0.is_nan());
+        assert!(pooled_mean_std(&[moments(&[])]).1.is_nan());
     }
 }

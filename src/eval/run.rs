@@ -11,8 +11,8 @@ use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
 use super::metrics::{
-    ai_profile, mean_std, profile_stats, psnr, rmse, rmse_fft2, rmse_spatial, squared_error_pixels,
-    ssim, SsimWindow,
+    ai_profile, mean_std, moments, pooled_mean_std, profile_stats, psnr, rmse, rmse_fft2,
+    rmse_spatial, squared_error_pixels, ssim, SsimWindow,
 };
 use super::spectrum::SpectrumTable;
 use crate::atomic::write_atomic;
@@ -212,10 +212,17 @@ pub fn score(metrics: &[Metric], images: &ImageSet, recon: &[f32], samples: &[f3
     for (metric, column) in metrics.iter().zip(&columns) {
         let (mean, std) = match metric {
             // Mean and std over every pixel of the batch, not over the per-image means.
-            Metric::SqErrPixel => mean_std(
-                (0..images.len())
-                    .flat_map(|i| squared_error_pixels(images.image(i), recon_image(i))),
-            ),
+            Metric::SqErrPixel => {
+                let groups: Vec<(usize, f64, f64)> = (0..images.len())
+                    .into_par_iter()
+                    .map(|i| {
+                        let errors: Vec<f64> =
+                            squared_error_pixels(images.image(i), recon_image(i)).collect();
+                        moments(&errors)
+                    })
+                    .collect();
+                pooled_mean_std(&groups)
+            }
             _ => mean_std(column.iter().copied()),
         };
         let _ = writeln!(summary_csv, "{},{mean:.9e},{std:.9e}", metric.column());
