@@ -249,8 +249,11 @@ fn ls_lists_cells_orphans_and_running_nodes() {
             "train",
             "eval",
             "rmse_spatial",
+            "sq_err_pixel",
             "rmse_fft2",
-            "rmse_ai"
+            "rmse_ai",
+            "psnr",
+            "ssim"
         ]),
         "{first}"
     );
@@ -297,8 +300,9 @@ fn ls_lists_cells_orphans_and_running_nodes() {
             .map(|l| l.split_whitespace().last().unwrap().parse().unwrap())
             .collect()
     };
-    let up = metric(&ok(&p, &["ls", "--sort", "rmse_ai"]));
-    let down = metric(&ok(&p, &["ls", "--sort", "-rmse_ai"]));
+    // (The last column is the last default metric, ssim.)
+    let up = metric(&ok(&p, &["ls", "--sort", "ssim"]));
+    let down = metric(&ok(&p, &["ls", "--sort", "-ssim"]));
     assert_eq!(up.len(), 4);
     assert!(up.windows(2).all(|w| w[0] <= w[1]), "{up:?}");
     assert!(down.windows(2).all(|w| w[0] >= w[1]), "{down:?}");

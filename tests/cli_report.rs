@@ -97,14 +97,19 @@ fn table_aggregates_seed_means_and_plots_are_drawn() {
     assert!(md.contains("| ConvT | ") && md.contains("| n15 | "), "{md}");
     assert!(md.contains("they differ in train.seed"), "{md}");
 
-    // Pipeline plots: the spectrum with one legend entry per cell, the curves.
+    // Pipeline plots: the spectrum with one legend entry per table row (its seeds
+    // averaged), the curves.
     let (w, h) = check_png(&dir.join("spectrum.png"));
     assert_eq!((w, h), (900, 600));
     let svg = std::fs::read_to_string(dir.join("spectrum.svg")).unwrap();
+    assert!(
+        !svg.contains("train.seed=0"),
+        "one curve per row, not per cell"
+    );
     for label in [
         "real data",
-        "model.upsampler=convt train.seed=0",
-        "model.upsampler=n15 train.seed=1",
+        "ConvT (mean of 2 runs)",
+        "n15 (mean of 2 runs)",
     ] {
         assert!(svg.contains(label), "{label} missing from spectrum.svg");
     }
