@@ -189,7 +189,8 @@ struct ConfigArgs {
     pipeline: PipelineArgs,
 }
 
-/// `runner FILE ...` is `runner run FILE ...`.
+/// `runner FILE ...` is `runner run FILE ...`, also after the global options
+/// (`runner --results-dir R FILE`).
 fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
     let known = [
         "run",
@@ -204,9 +205,24 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         "-V",
         "--version",
     ];
-    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
+    // Skip the global options that come before the subcommand (with their values).
+    let global_with_value = ["--cache-dir", "--results-dir"];
+    let mut i = 1;
+    while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
+        if global_with_value.contains(&arg) {
+            i += 2;
+        } else if global_with_value
+            .iter()
+            .any(|g| arg.starts_with(&format!("{g}=")))
+        {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    if let Some(first) = args.get(i).and_then(|a| a.to_str()) {
         if !known.contains(&first) && !first.starts_with('-') {
-            args.insert(1, OsString::from("run"));
+            args.insert(i, OsString::from("run"));
         }
     }
     args
@@ -452,4 +468,35 @@ fn run(args: &RunArgs, store: &Store) -> i32 {
         eprintln!("  {what}: {err}\n    re-run: {cmd}");
     }
     EXIT_FAILED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(args: &[&str]) -> Vec<String> {
+        with_default_subcommand(args.iter().map(OsString::from).collect())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_pipeline_file_means_run_also_after_global_options() {
+        assert_eq!(words(&["runner", "p.yaml"]), ["runner", "run", "p.yaml"]);
+        assert_eq!(
+            words(&["runner", "--results-dir", "r", "p.yaml", "-j", "2"]),
+            ["runner", "--results-dir", "r", "run", "p.yaml", "-j", "2"]
+        );
+        assert_eq!(
+            words(&["runner", "--cache-dir=c", "p.yaml"]),
+            ["runner", "--cache-dir=c", "run", "p.yaml"]
+        );
+        assert_eq!(words(&["runner", "ls"]), ["runner", "ls"]);
+        assert_eq!(
+            words(&["runner", "--results-dir", "r", "gc"]),
+            ["runner", "--results-dir", "r", "gc"]
+        );
+        assert_eq!(words(&["runner", "--help"]), ["runner", "--help"]);
+    }
 }
