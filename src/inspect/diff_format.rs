@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::diff::{Change, DiffReport};
 use super::text::aligned;
+use crate::report::markdown::markdown_table;
 
 /// Output format of `runner diff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,19 +85,6 @@ fn as_table(report: &DiffReport) -> String {
     }
     out.push_str(&report.summary_line());
     out.push('\n');
-    out
-}
-
-/// A Markdown table from rows (header first); `|` in cells is escaped.
-fn markdown_table(rows: &[Vec<String>]) -> String {
-    let mut out = String::new();
-    for (i, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
-        if i == 0 {
-            let _ = writeln!(out, "|{}", "---|".repeat(row.len()));
-        }
-    }
     out
 }
 

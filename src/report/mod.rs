@@ -3,6 +3,7 @@
 pub mod figure;
 pub mod fonts;
 pub mod grid;
+pub mod markdown;
 pub mod node;
 pub mod plot_curves;
 pub mod plot_spectrum;

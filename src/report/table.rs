@@ -14,6 +14,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::Value;
 
+use super::markdown::markdown_table;
 use super::summary::csv_field;
 use crate::atomic::write_atomic;
 use crate::eval::metrics::mean_std;
@@ -185,11 +186,6 @@ pub fn table_csv(table: &TableConfig, metrics: &[String], rows: &[TableRow]) -> 
     csv
 }
 
-/// Escapes `|` so a value cannot split a Markdown table cell.
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|")
-}
-
 /// table.md: a heading naming the pipeline, the table ("mean ± std", 4 decimals)
 /// and footnotes saying what the std runs over. `other_keys` are the swept keys
 /// not in the rows (what several cells of a row differ in).
@@ -200,41 +196,31 @@ pub fn table_md(
     rows: &[TableRow],
     other_keys: &[String],
 ) -> String {
-    let mut md = format!("# {pipeline}\n\n|");
-    for key in &table.rows {
-        let _ = write!(md, " {} |", md_cell(key));
-    }
-    for m in metrics {
-        let _ = write!(md, " {m} |");
-    }
-    md.push_str("\n|");
-    for _ in 0..table.rows.len() + metrics.len() {
-        md.push_str("---|");
-    }
-    md.push('\n');
     let mixed = rows.iter().any(|r| r.spread == Spread::Cells)
         && rows.iter().any(|r| r.spread == Spread::Images);
+    let header: Vec<String> = table.rows.iter().chain(metrics).cloned().collect();
+    let mut cells = vec![header];
     for row in rows {
-        md.push('|');
-        for (i, v) in row.values.iter().enumerate() {
-            // In a table mixing both kinds of rows, mark the single-cell ones.
-            let mark = if i == 0 && mixed && row.spread == Spread::Images {
-                " ¹"
-            } else {
-                ""
-            };
-            let _ = write!(md, " {}{mark} |", md_cell(v));
-        }
-        for value in &row.metrics {
-            match value {
-                Some((mean, std)) => {
-                    let _ = write!(md, " {} ± {} |", paper_number(*mean), paper_number(*std));
+        let mut line: Vec<String> = row
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                // In a table mixing both kinds of rows, mark the single-cell ones.
+                if i == 0 && mixed && row.spread == Spread::Images {
+                    format!("{v} ¹")
+                } else {
+                    v.clone()
                 }
-                None => md.push_str(" – |"),
-            }
-        }
-        md.push('\n');
+            })
+            .collect();
+        line.extend(row.metrics.iter().map(|value| match value {
+            Some((mean, std)) => format!("{} ± {}", paper_number(*mean), paper_number(*std)),
+            None => "–".to_string(),
+        }));
+        cells.push(line);
     }
+    let mut md = format!("# {pipeline}\n\n{}", markdown_table(&cells));
     md.push('\n');
     let over = if other_keys.is_empty() {
         String::new()
