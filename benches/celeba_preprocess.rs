@@ -20,8 +20,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
+mod common;
+
+use common::median_secs;
 use image::{ImageEncoder, RgbImage};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -98,20 +100,6 @@ fn write_partition(root: &Path, n: usize) {
     std::fs::write(root.join(PARTITION_FILE), list).unwrap();
 }
 
-/// Median wall time of `runs` calls of `f` after one untimed call, in seconds.
-fn median_secs(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    times[times.len() / 2]
-}
-
 /// The Python interpreter to use.
 fn python() -> PathBuf {
     match std::env::var_os("RUNNER_BENCH_PYTHON") {
@@ -182,16 +170,14 @@ fn diff(a: &[f32], b: &[f32]) -> (f32, f64, f64) {
 /// Times runner and PIL on the tree at `root` and compares their pixels.
 fn measure(label: &str, root: &Path, n: usize) {
     println!("\n[{label}]");
-    let mut runner_set = None;
-    let secs = median_secs(3, || {
-        runner_set = Some(celeba::load_split(root, Partition::Train, n, SIZE).expect("load"));
-    });
+    let load = || celeba::load_split(root, Partition::Train, n, SIZE).expect("load");
+    load(); // warm-up: file cache and thread pool
+    let (secs, runner_set) = median_secs(3, load);
     let runner_rate = n as f64 / secs;
     println!(
         "runner  decode + crop + resize, {} threads: {runner_rate:>8.0} images/s ({secs:.3} s)",
         rayon::current_num_threads()
     );
-    let runner_set = runner_set.expect("ran");
     let dumps = tempfile::tempdir().unwrap();
     let cores = rayon::current_num_threads();
     let single = match pil_images_per_s(root, n, 1, Some(dumps.path())) {

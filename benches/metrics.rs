@@ -13,8 +13,10 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
+mod common;
+
+use common::median_secs;
 use runner::data::{mnist, ImageSet};
 use runner::eval::run::score;
 use runner::pipeline::schema::{EvalConfig, Metric};
@@ -39,20 +41,6 @@ fn box_blur(set: &ImageSet) -> Vec<f32> {
         }
     }
     out
-}
-
-/// Median wall time of `runs` calls of `f`, in seconds, and the last result.
-fn median_secs<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut last = None;
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            last = Some(f());
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    (times[times.len() / 2], last.expect("runs >= 1"))
 }
 
 fn write_f32(path: &Path, values: &[f32]) {

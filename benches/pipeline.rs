@@ -6,23 +6,12 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
+mod common;
+
+use common::median_secs;
 use runner::data::{mnist, shapes};
 use runner::pipeline::schema::GrayMode;
-
-/// Median wall time of `runs` calls of `f`, in seconds.
-fn median_secs(runs: usize, mut f: impl FnMut()) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    times[times.len() / 2]
-}
 
 fn report(what: &str, secs: f64, target: f64) {
     println!(
@@ -37,7 +26,7 @@ fn main() {
         rayon::current_num_threads()
     );
 
-    let secs = median_secs(3, || {
+    let (secs, ()) = median_secs(3, || {
         let set = shapes::generate(60_000, 32, 1, Some(GrayMode::Luminance), 1);
         assert_eq!(set.len(), 60_000);
     });
@@ -45,7 +34,7 @@ fn main() {
 
     let root = Path::new("data/mnist");
     if root.is_dir() {
-        let secs = median_secs(3, || {
+        let (secs, ()) = median_secs(3, || {
             let train = mnist::load_split(root, mnist::Split::Train, 60_000, 32, false)
                 .expect("MNIST train");
             let test =
@@ -85,7 +74,7 @@ sweep:
         out
     };
     runner(&["p.yaml", "--no-progress", "-j", "2"]);
-    let secs = median_secs(5, || {
+    let (secs, ()) = median_secs(5, || {
         let out = runner(&["p.yaml", "--no-progress"]);
         assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to run"));
     });
