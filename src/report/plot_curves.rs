@@ -11,7 +11,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::figure::{padded, plot_error, series_color, Figure, GRID_LIGHT};
+use super::figure::{
+    draw_labelled_line, draw_series_legend, padded, plot_error, series_color, Figure, GRID_LIGHT,
+};
 use super::fonts::FAMILY;
 
 /// train_log.csv columns that are not curves of the loss.
@@ -227,23 +229,10 @@ impl Figure for CurvesFigure {
                 .map_err(plot_error)?;
             for line in &panel.lines {
                 let color = series_color(line.run);
-                chart
-                    .draw_series(LineSeries::new(line.points.clone(), color.stroke_width(2)))
-                    .map_err(plot_error)?
-                    .label(line.label.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                    });
+                draw_labelled_line(&mut chart, line.points.clone(), color, &line.label)?;
             }
             if p == 0 && runs.len() > 1 && legend_slot.is_none() {
-                chart
-                    .configure_series_labels()
-                    .label_font((FAMILY, 12))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()
-                    .map_err(plot_error)?;
+                draw_series_legend(&mut chart, 12)?;
             }
         }
         Ok(())

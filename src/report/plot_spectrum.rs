@@ -6,7 +6,9 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::figure::{padded, plot_error, series_color, Figure, GRID_LIGHT};
+use super::figure::{
+    draw_labelled_line, draw_series_legend, padded, plot_error, series_color, Figure, GRID_LIGHT,
+};
 use super::fonts::FAMILY;
 use crate::eval::spectrum::SpectrumTable;
 
@@ -172,23 +174,9 @@ impl Figure for SpectrumFigure {
                 )))
                 .map_err(plot_error)?;
             let line: Vec<(f64, f64)> = s.x.iter().copied().zip(s.mean.iter().copied()).collect();
-            chart
-                .draw_series(LineSeries::new(line, color.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(s.label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+            draw_labelled_line(&mut chart, line, color, &s.label)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(plot_error)?;
-        Ok(())
+        draw_series_legend(&mut chart, 14)
     }
 }
 
