@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::dag::executor::describe_plan;
-use crate::dag::{build_plan, execute, RunOptions, Store};
+use crate::dag::{build_plan, execute, NodeKind, RunOptions, Store};
 use crate::inspect::diff::{diff_tables, DiffOptions};
 use crate::inspect::diff_format::{render, DiffFormat};
 use crate::inspect::gc::{apply, plan_gc, render_plan};
@@ -17,7 +17,9 @@ use crate::inspect::listing::{list, target_dirs, LsOptions};
 use crate::inspect::show::show;
 use crate::inspect::source::resolve_table;
 use crate::inspect::table::Table;
-use crate::pipeline::load::{load_pipeline, LoadedPipeline};
+use crate::pipeline::load::{load_pipeline, load_pipeline_checked, LoadedPipeline};
+use crate::pipeline::schema::{ConfigIssue, DeviceChoice, ResolvedPipeline};
+use crate::train::device;
 
 /// Exit code: success.
 pub const EXIT_OK: i32 = 0;
@@ -236,6 +238,31 @@ fn load(args: &PipelineArgs) -> Result<LoadedPipeline, i32> {
     })
 }
 
+/// Loads the pipeline to run it: also checks that the device each cell asks for
+/// exists here (an error at `train.device`, exit 2, before anything is written).
+fn load_for_run(args: &PipelineArgs) -> Result<LoadedPipeline, i32> {
+    let device_exists = |cfg: &ResolvedPipeline| {
+        device::resolve(cfg.train.device)
+            .map(drop)
+            .map_err(|e| ConfigIssue::new("train.device", e.to_string()))
+    };
+    load_pipeline_checked(&args.pipeline, &args.overrides, &device_exists).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_INPUT
+    })
+}
+
+/// The one-line notice that `train.device: auto` means the CPU here, when a cell
+/// of `loaded` asks for `auto`.
+fn auto_device_notice(loaded: &LoadedPipeline) -> Option<String> {
+    let auto = loaded
+        .cells
+        .iter()
+        .any(|c| c.config.train.device == DeviceChoice::Auto);
+    let reason = device::auto_fallback_reason()?;
+    auto.then(|| format!("note: train.device is auto and {reason}: running on the CPU"))
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     let args = with_default_subcommand(std::env::args_os().collect());
@@ -392,10 +419,11 @@ fn shell_word(s: &str) -> String {
 
 /// `runner run`.
 fn run(args: &RunArgs, store: &Store) -> i32 {
-    let loaded = match load(&args.pipeline) {
+    let loaded = match load_for_run(&args.pipeline) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    let notice = auto_device_notice(&loaded);
     let plan = build_plan(loaded, store);
     if args.dry_run {
         print!("{}", describe_plan(&plan, args.force));
@@ -424,7 +452,16 @@ fn run(args: &RunArgs, store: &Store) -> i32 {
         progress: !args.no_progress,
         rerun_command: rerun,
     };
-    let to_run = plan.to_run(args.force).iter().filter(|r| **r).count();
+    let to_run = plan.to_run(args.force);
+    let trains = plan
+        .nodes
+        .iter()
+        .zip(&to_run)
+        .any(|(node, run)| *run && matches!(node.kind, NodeKind::Train | NodeKind::Eval));
+    if let (true, Some(notice)) = (trains, notice) {
+        eprintln!("{notice}");
+    }
+    let to_run = to_run.iter().filter(|r| **r).count();
     if to_run == 0 {
         eprintln!(
             "all {} nodes of {} are fresh; nothing to run",

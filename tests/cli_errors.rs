@@ -78,6 +78,31 @@ fn invalid_values_are_rejected() {
     }
 }
 
+/// A GPU this binary or machine cannot use stops the run before anything is
+/// written, at the line that asks for it (or the `-o` that does).
+#[test]
+fn unusable_cuda_device_is_named_where_it_is_asked_for() {
+    let p = Project::new();
+    // GPU 4095 exists nowhere; without the `cuda` feature no GPU does.
+    let (code, err) = run_text(&p, "dataset: {name: shapes}\ntrain:\n  device: cuda:4095\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("p.yaml:3:"), "{err}");
+    assert!(err.contains("train.device"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one message: {err}");
+    if cfg!(not(feature = "cuda")) {
+        assert!(err.contains("built without CUDA support"), "{err}");
+        assert!(err.contains("--features cuda"), "{err}");
+    }
+    assert!(!p.wrote_results());
+
+    p.write("q.yaml", "dataset: {name: shapes}\n");
+    let out = p.run(&["q.yaml", "-o", "train.device=cuda:4095", "--dry-run"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("-o train.device=cuda:4095"), "{err}");
+    assert!(!p.wrote_results());
+}
+
 #[test]
 fn bad_override_is_named() {
     let p = Project::new();

@@ -27,11 +27,25 @@ fn second_run_is_fresh_and_writes_summary() {
     assert!(row.starts_with("done,"), "{row}");
     assert!(lines.next().is_none());
 
+    // `train.device: auto` (the default) says once when it means the CPU.
+    let notices = |err: &str| err.lines().filter(|l| l.starts_with("note: ")).count();
+    let err = stderr(&first);
+    if cfg!(not(feature = "cuda")) {
+        assert!(
+            err.lines().next().unwrap().starts_with(
+                "note: train.device is auto and this runner was built without CUDA support"
+            ),
+            "{err}"
+        );
+        assert_eq!(notices(&err), 1, "{err}");
+    }
+
     let second = p.run(&["p.yaml", "--no-progress"]);
     assert_eq!(second.status.code(), Some(0));
     let err = stderr(&second);
     assert!(err.contains("are fresh; nothing to run"), "{err}");
     assert!(err.contains("0 ran"), "{err}");
+    assert_eq!(notices(&err), 0, "nothing trains, nothing to say: {err}");
 
     let dry = p.run(&["p.yaml", "--dry-run"]);
     let out = stdout(&dry);

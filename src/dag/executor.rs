@@ -21,7 +21,8 @@ use crate::pipeline::key::NodeKey;
 use crate::pipeline::schema::DatasetSpec;
 use crate::progress::Progress;
 use crate::report::write_report;
-use crate::train::{device_name, train, TrainError};
+use crate::train::device::{self, Device};
+use crate::train::{train, TrainError};
 
 /// How to execute a plan.
 #[derive(Debug, Clone)]
@@ -169,8 +170,9 @@ fn rerun_command(plan: &Plan, i: usize, base: &str) -> String {
     cmd
 }
 
-/// The provenance of train or eval node `i`, started at `started_unix`.
-fn node_provenance(plan: &Plan, i: usize, started_unix: u64) -> Provenance {
+/// The provenance of train or eval node `i`, run on `device`, started at
+/// `started_unix`.
+fn node_provenance(plan: &Plan, i: usize, device: Device, started_unix: u64) -> Provenance {
     let node = &plan.nodes[i];
     let cell_nodes = plan.cell_nodes[node.cells[0]];
     let cfg = &plan.pipeline.cells[node.cells[0]].config;
@@ -187,7 +189,7 @@ fn node_provenance(plan: &Plan, i: usize, started_unix: u64) -> Provenance {
         node.key,
         parents,
         seed,
-        device_name(cfg.train.device),
+        &device.description(),
         started_unix,
     )
 }
@@ -247,6 +249,11 @@ fn run_node(
                 Ok(data) => data,
                 Err(e) => return Outcome::InputError(e.to_string()),
             };
+            // Checked when the pipeline was loaded; resolved again for this node.
+            let device = match device::resolve(cfg.train.device) {
+                Ok(device) => device,
+                Err(e) => return Outcome::InputError(format!("train.device: {e}")),
+            };
             let started = unix_now();
             let result = (|| -> Result<(), TrainError> {
                 clear_done(&node.dir).context("clearing DONE")?;
@@ -258,12 +265,12 @@ fn run_node(
                     write_atomic(&node.dir.join("config.yaml"), yaml.as_bytes())
                         .context("writing config.yaml")?;
                     let label = format!("train {}", &node.key.short()[..8]);
-                    train(cfg, &data.train, &node.dir, &label, progress)?;
+                    train(cfg, &data.train, &node.dir, &label, progress, device)?;
                 } else {
                     let run_dir = &plan.nodes[node.deps[0]].dir;
-                    evaluate(cfg, &data.test, run_dir, &node.dir)?;
+                    evaluate(cfg, &data.test, run_dir, &node.dir, device)?;
                 }
-                node_provenance(plan, i, started)
+                node_provenance(plan, i, device, started)
                     .write(&node.dir)
                     .context("writing provenance.json")?;
                 write_done(&node.dir, node.key, node.kind.name(), &node.config)

@@ -135,9 +135,18 @@ pub fn label_string(cell: &Cell) -> String {
 fn subsets(cell: &Cell) -> (Value, Value, Value) {
     let cfg = &cell.config;
     let mut train = serde_json::to_value(&cfg.train).unwrap_or(Value::Null);
-    // The device says where, not what: it is provenance, not part of the key.
+    // The device says where, not what: it is provenance, not part of the key,
+    // unless the user asks to keep CPU and GPU results apart (then its kind, as
+    // resolved here, so that `auto` on a GPU machine and `cuda` share a key).
     if let Some(map) = train.as_object_mut() {
         map.remove("device");
+        map.remove("device_in_key");
+        if cfg.train.device_in_key {
+            map.insert(
+                "device".to_string(),
+                Value::String(crate::train::device::key_kind(cfg.train.device)),
+            );
+        }
     }
     (
         json!({ "dataset": cfg.dataset }),

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::Backend;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
@@ -24,7 +25,7 @@ use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
 use crate::train::checkpoint::{load_model, MODEL_FILE};
 use crate::train::run::{batch_tensor, normal_noise, on_own_thread};
-use crate::train::CpuBackend;
+use crate::train::{CpuBackend, Device};
 
 /// File names written into an eval directory.
 pub const METRICS_FILE: &str = "metrics.csv";
@@ -53,23 +54,22 @@ pub struct EvalSummary {
 const EVAL_CHUNK: usize = 100;
 
 /// Reconstructions (pixel values, `[N, C, H, W]` flattened) of `images`.
-fn reconstruct(
+fn reconstruct<B: Backend>(
     cfg: &ResolvedPipeline,
-    model: &Vae<CpuBackend>,
+    model: &Vae<B>,
     images: &ImageSet,
+    device: &B::Device,
 ) -> Result<Vec<f32>> {
-    let device = Default::default();
     let mut rng = Pcg64::seed_from_u64(cfg.eval.seed);
     let mut out = Vec::with_capacity(images.pixels.len());
     let indices: Vec<usize> = (0..images.len()).collect();
     for chunk in indices.chunks(EVAL_CHUNK) {
-        let x = batch_tensor::<CpuBackend>(images, chunk, &device);
+        let x = batch_tensor::<B>(images, chunk, device);
         let (mu, logvar) = model.encode(x);
         let z = match cfg.eval.reconstruct {
             Reconstruct::Mean => mu,
             Reconstruct::Sample => {
-                let noise =
-                    normal_noise::<CpuBackend>(&mut rng, chunk.len(), model.latent(), &device);
+                let noise = normal_noise::<B>(&mut rng, chunk.len(), model.latent(), device);
                 mu + (logvar * 0.5).exp() * noise
             }
         };
@@ -84,30 +84,58 @@ fn reconstruct(
 }
 
 /// `eval.samples` images decoded from z ~ N(0, I) (seeded by `eval.seed`).
-fn prior_samples(cfg: &ResolvedPipeline, model: &Vae<CpuBackend>) -> Result<Vec<f32>> {
-    let device = Default::default();
+fn prior_samples<B: Backend>(
+    cfg: &ResolvedPipeline,
+    model: &Vae<B>,
+    device: &B::Device,
+) -> Result<Vec<f32>> {
     // A stream of its own, so the samples do not depend on `reconstruct`.
     let mut rng = Pcg64::seed_from_u64(cfg.eval.seed ^ 0x5a4d_91e5);
-    let z =
-        normal_noise::<CpuBackend>(&mut rng, cfg.eval.samples as usize, model.latent(), &device);
+    let z = normal_noise::<B>(&mut rng, cfg.eval.samples as usize, model.latent(), device);
     sigmoid(model.decoder.forward(z))
         .into_data()
         .to_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))
 }
 
-/// Loads the model in `run_dir` once and returns the reconstructions of `images`
-/// and the prior samples (empty when `eval.samples` is 0).
+/// Loads the model in `run_dir` once onto `device` and returns the
+/// reconstructions of `images` and the prior samples (empty when `eval.samples`
+/// is 0). The CPU runs the network on one thread, as in training (see
+/// `on_own_thread`).
 fn decode(
     cfg: &ResolvedPipeline,
     images: &ImageSet,
     run_dir: &Path,
+    device: Device,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    let device = Default::default();
-    let model = load_model::<CpuBackend>(&cfg.model, &run_dir.join(MODEL_FILE), &device)?;
-    let recon = reconstruct(cfg, &model, images)?;
+    match device {
+        Device::Cpu => {
+            on_own_thread(|| decode_on::<CpuBackend>(cfg, images, run_dir, &Default::default()))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+        #[cfg(feature = "cuda")]
+        Device::Cuda(n) => decode_on::<crate::train::CudaBackend>(
+            cfg,
+            images,
+            run_dir,
+            &burn::backend::cuda::CudaDevice::new(n),
+        ),
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda(_) => Err(crate::train::DeviceError::NotBuilt.into()),
+    }
+}
+
+/// [`decode`] with backend `B` on `device`.
+fn decode_on<B: Backend>(
+    cfg: &ResolvedPipeline,
+    images: &ImageSet,
+    run_dir: &Path,
+    device: &B::Device,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let model = load_model::<B>(&cfg.model, &run_dir.join(MODEL_FILE), device)?;
+    let recon = reconstruct(cfg, &model, images, device)?;
     let samples = if cfg.eval.samples > 0 {
-        prior_samples(cfg, &model)?
+        prior_samples(cfg, &model, device)?
     } else {
         Vec::new()
     };
@@ -251,17 +279,17 @@ pub fn score(metrics: &[Metric], images: &ImageSet, recon: &[f32], samples: &[f3
 
 /// Evaluates the model in `run_dir` on the first `eval.images` test images and
 /// writes metrics.csv, summary.csv, spectrum.csv, recon.png and (with
-/// `eval.samples` > 0) samples.png into `eval_dir`.
+/// `eval.samples` > 0) samples.png into `eval_dir`. The network runs on
+/// `device`; the metrics are computed on the CPU in f64.
 pub fn evaluate(
     cfg: &ResolvedPipeline,
     test: &ImageSet,
     run_dir: &Path,
     eval_dir: &Path,
+    device: Device,
 ) -> Result<EvalSummary> {
     let images = test.first(cfg.eval.images as usize);
-    // The network runs on one thread, as in training (see `on_own_thread`).
-    let (recon, samples) =
-        on_own_thread(|| decode(cfg, &images, run_dir)).map_err(|e| anyhow::anyhow!("{e}"))??;
+    let (recon, samples) = decode(cfg, &images, run_dir, device)?;
     let Scores {
         metrics_csv,
         summary_csv,

@@ -256,7 +256,15 @@ mod tests {
             let loaded = load_pipeline_str(std::path::Path::new("t.yaml"), &text, &[]).unwrap();
             let cfg = &loaded.cells[0].config;
             let dir = tempfile::tempdir().unwrap();
-            train(cfg, &data, dir.path(), "test", &Progress::new(false)).unwrap();
+            train(
+                cfg,
+                &data,
+                dir.path(),
+                "test",
+                &Progress::new(false),
+                crate::train::Device::Cpu,
+            )
+            .unwrap();
             let log = std::fs::read_to_string(dir.path().join("train_log.csv")).unwrap();
             // Column 3 is the (only) term's own value.
             let values: Vec<f64> = log

@@ -16,7 +16,7 @@ use super::overrides::{
     yaml_options, Override,
 };
 use super::resolve::check_table;
-use super::schema::{Metric, Pipeline, ReportConfig, ResolvedPipeline};
+use super::schema::{ConfigIssue, Metric, Pipeline, ReportConfig, ResolvedPipeline};
 use super::suggest::closest;
 use super::sweep::{block_axes, cells, combine, is_under, Axis, AxisOrigin};
 
@@ -119,9 +119,23 @@ fn mentions(message: &str, key: &str) -> bool {
     })
 }
 
+/// A check of a resolved cell that depends on the machine rather than on the
+/// file (e.g. that the device it asks for exists); its issue is placed like any
+/// other error in the cell.
+pub type CellCheck<'a> = &'a dyn Fn(&ResolvedPipeline) -> Result<(), ConfigIssue>;
+
 /// Reads `path`, applies `overrides` (`-o` arguments without `-o`) and returns
 /// every resolved cell.
 pub fn load_pipeline(path: &Path, overrides: &[String]) -> Result<LoadedPipeline, ConfigError> {
+    load_pipeline_checked(path, overrides, &|_| Ok(()))
+}
+
+/// As [`load_pipeline`], with `check` run on every resolved cell.
+pub fn load_pipeline_checked(
+    path: &Path,
+    overrides: &[String],
+    check: CellCheck,
+) -> Result<LoadedPipeline, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -134,7 +148,7 @@ pub fn load_pipeline(path: &Path, overrides: &[String]) -> Result<LoadedPipeline
             ))
         }
     };
-    load_pipeline_str(path, &text, overrides)
+    load_text(path, &text, overrides, check)
 }
 
 /// As [`load_pipeline`], with the file's `text` already read; `path` names the
@@ -143,6 +157,16 @@ pub fn load_pipeline_str(
     path: &Path,
     text: &str,
     overrides: &[String],
+) -> Result<LoadedPipeline, ConfigError> {
+    load_text(path, text, overrides, &|_| Ok(()))
+}
+
+/// [`load_pipeline_checked`] on `text`.
+fn load_text(
+    path: &Path,
+    text: &str,
+    overrides: &[String],
+    check: CellCheck,
 ) -> Result<LoadedPipeline, ConfigError> {
     let only_comments = text.lines().all(|l| {
         let l = l.trim_start_matches('\u{feff}').trim();
@@ -237,6 +261,7 @@ pub fn load_pipeline_str(
             indices,
             overrides: &parsed,
             cell_name,
+            check,
         };
         let (config, cell_report) = build.resolve(&tree, &stem)?;
         report = cell_report;
@@ -336,6 +361,8 @@ struct CellBuild<'a> {
     overrides: &'a [Override],
     /// The cell's label as `-o` arguments, when there are several cells.
     cell_name: Option<String>,
+    /// The caller's check of the resolved cell.
+    check: CellCheck<'a>,
 }
 
 impl CellBuild<'_> {
@@ -407,6 +434,7 @@ impl CellBuild<'_> {
         })?;
         let resolved = pipeline
             .resolve(stem)
+            .and_then(|resolved| (self.check)(&resolved).map(|()| resolved))
             .map_err(|issue| self.error(&applied, &issue.path, issue.message))?;
         Ok((resolved, pipeline.report))
     }
@@ -738,6 +766,86 @@ mod tests {
         assert_eq!(cells_plain, cells_tabled);
         assert_eq!(cells_plain[1].len(), 4);
         assert_ne!(report_plain, report_tabled);
+    }
+
+    /// The device is where training runs, not what it computes: not in any key
+    /// unless `train.device_in_key` asks, and then as the kind it resolves to.
+    #[test]
+    fn device_is_in_the_training_key_only_when_asked() {
+        use crate::dag::plan::{build_plan, NodeKind};
+        use crate::train::device::{resolve, Device};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::dag::store::Store::new(dir.path().join("c"), dir.path().join("r"));
+        let train_key = |overrides: &[&str]| {
+            let plan = build_plan(load(MINIMAL, overrides).unwrap(), &store);
+            let node = plan.nodes.iter().find(|n| n.kind == NodeKind::Train);
+            node.unwrap().key
+        };
+        let plain = train_key(&[]);
+        assert_eq!(train_key(&["train.device=cpu"]), plain);
+        assert_eq!(train_key(&["train.device=cuda:1"]), plain);
+        let cpu_kept_apart = train_key(&["train.device=cpu", "train.device_in_key=true"]);
+        assert_ne!(cpu_kept_apart, plain);
+        assert_ne!(
+            train_key(&["train.device=cuda", "train.device_in_key=true"]),
+            cpu_kept_apart
+        );
+        // `auto` shares the key of the device it means on this machine.
+        let auto = train_key(&["train.device=auto", "train.device_in_key=true"]);
+        if resolve(crate::pipeline::schema::DeviceChoice::Auto) == Ok(Device::Cpu) {
+            assert_eq!(auto, cpu_kept_apart);
+        } else {
+            assert_ne!(auto, cpu_kept_apart);
+        }
+    }
+
+    #[test]
+    fn devices_parse_and_print_as_written() {
+        use crate::pipeline::schema::DeviceChoice;
+        let device = |o: &str| load(MINIMAL, &[o]).map(|p| p.cells[0].config.train.device);
+        assert_eq!(device("train.device=auto"), Ok(DeviceChoice::Auto));
+        assert_eq!(device("train.device=cpu"), Ok(DeviceChoice::Cpu));
+        assert_eq!(device("train.device=cuda"), Ok(DeviceChoice::Cuda(0)));
+        assert_eq!(device("train.device=cuda:3"), Ok(DeviceChoice::Cuda(3)));
+        for text in ["auto", "cpu", "cuda:0", "cuda:12"] {
+            let choice: DeviceChoice = text.parse().unwrap();
+            assert_eq!(choice.to_string(), text);
+        }
+        for bad in ["gpu", "cuda:1x", "cuda:-1", "cuda:x", "CUDA"] {
+            let (err, shown) = error(MINIMAL, &[&format!("train.device={bad}")]);
+            assert_eq!(err.key.as_deref(), Some("train.device"), "{shown}");
+            assert!(
+                shown.contains("expected `auto`, `cpu`, `cuda` or `cuda:N`"),
+                "{shown}"
+            );
+        }
+    }
+
+    /// A machine-dependent check's issue is placed like any other: at the line in
+    /// the file, or at the `-o` argument that set the value.
+    #[test]
+    fn cell_checks_are_placed_where_the_value_was_written() {
+        let text = "dataset: {name: shapes}\ntrain:\n  device: cuda:1\n";
+        let no_gpu = |cfg: &ResolvedPipeline| match cfg.train.device {
+            crate::pipeline::schema::DeviceChoice::Cuda(_) => {
+                Err(ConfigIssue::new("train.device", "no GPU here"))
+            }
+            _ => Ok(()),
+        };
+        let load_checked = |overrides: &[&str]| {
+            let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+            load_text(Path::new("p.yaml"), text, &overrides, &no_gpu)
+        };
+        let err = load_checked(&[]).unwrap_err();
+        assert_eq!(err.to_string(), "p.yaml:3:3: train.device: no GPU here");
+        let err = load_checked(&["train.device=cuda:0"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.yaml: -o train.device=cuda:0: train.device: no GPU here"
+        );
+        assert!(load_checked(&["train.device=cpu"]).is_ok());
+        // The unchecked loader accepts what the check refuses.
+        assert!(load_pipeline_str(Path::new("p.yaml"), text, &[]).is_ok());
     }
 
     #[test]

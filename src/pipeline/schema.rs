@@ -415,14 +415,61 @@ pub enum LrSchedule {
     Triangular2(Triangular2),
 }
 
-/// Where training runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Where training (and the eval node's forward pass) runs: `auto`, `cpu`, `cuda`
+/// (the first GPU) or `cuda:N`. Written and read as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
-    /// CUDA when available, else the CPU (this build: always the CPU).
+    /// CUDA when this build has it and a GPU answers, else the CPU.
+    #[default]
     Auto,
     /// The flex CPU backend.
     Cpu,
+    /// CUDA GPU number N (`cuda` means `cuda:0`).
+    Cuda(u32),
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => f.write_str("auto"),
+            DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" => Ok(DeviceChoice::Cuda(0)),
+            _ => text
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse::<u32>().ok())
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown device `{text}`, expected `auto`, `cpu`, `cuda` or `cuda:N` (N = 0, 1, ...)"
+                    )
+                }),
+        }
+    }
+}
+
+impl Serialize for DeviceChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// The `train:` section.
@@ -441,8 +488,11 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Shuffle the training set each epoch (IRMAE does not).
     pub shuffle: bool,
-    /// Device; not part of the cache key.
+    /// Device; not part of the cache key unless `device_in_key`.
     pub device: DeviceChoice,
+    /// Put the device's kind (`cpu` or `cuda`) into the training key, so that CPU
+    /// and GPU runs of one config are cached apart (off: they share results).
+    pub device_in_key: bool,
 }
 
 impl Default for TrainConfig {
@@ -455,6 +505,7 @@ impl Default for TrainConfig {
             seed: 0,
             shuffle: false,
             device: DeviceChoice::Auto,
+            device_in_key: false,
         }
     }
 }

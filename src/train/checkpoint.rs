@@ -134,35 +134,19 @@ pub fn save_model<B: Backend>(model: &Vae<B>, loss: &LossParams<B>, path: &Path)
     write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Loads the parameters stored in `file` (safetensors bytes) under `prefix` into
-/// `module`, matching by module path; returns the module's id of each stored path.
-fn apply_weights<B: Backend, M: Module<B>>(
+/// Sets every parameter of `module` to `fetch(path, shape)` (path = `prefix` +
+/// module path); returns the module's id of each path.
+fn apply_parameters<B: Backend, M: Module<B>>(
     module: &mut M,
     prefix: &str,
-    file: &SafeTensors,
-    origin: &Path,
+    mut fetch: impl FnMut(&str, &[usize]) -> Result<TensorData>,
 ) -> Result<HashMap<String, ParamId>> {
     let fresh = module.collect(None, None, false);
     let mut snapshots = Vec::with_capacity(fresh.len());
     let mut new_ids = HashMap::new();
     for s in fresh {
         let path = format!("{prefix}{}", s.full_path());
-        let view = file
-            .tensor(&path)
-            .map_err(|_| anyhow!("{} has no tensor {path}", origin.display()))?;
-        if view.shape() != s.shape.to_vec().as_slice() || view.dtype() != Dtype::F32 {
-            bail!(
-                "{}: tensor {path} has shape {:?}, the model needs {:?}",
-                origin.display(),
-                view.shape(),
-                s.shape
-            );
-        }
-        let data = TensorData::from_bytes_vec(
-            view.data().to_vec(),
-            view.shape().to_vec(),
-            burn::tensor::DType::F32,
-        );
+        let data = fetch(&path, &s.shape.to_vec())?;
         let id = s.tensor_id.unwrap_or_default();
         new_ids.insert(path, id);
         snapshots.push(TensorSnapshot::from_data(
@@ -174,13 +158,58 @@ fn apply_weights<B: Backend, M: Module<B>>(
     }
     let result = module.apply(snapshots, None, None, false);
     if !result.errors.is_empty() {
-        bail!(
-            "{}: could not load weights: {:?}",
-            origin.display(),
-            result.errors
-        );
+        bail!("could not set the parameters: {:?}", result.errors);
     }
     Ok(new_ids)
+}
+
+/// Loads the parameters stored in `file` (safetensors bytes) under `prefix` into
+/// `module`, matching by module path; returns the module's id of each stored path.
+fn apply_weights<B: Backend, M: Module<B>>(
+    module: &mut M,
+    prefix: &str,
+    file: &SafeTensors,
+    origin: &Path,
+) -> Result<HashMap<String, ParamId>> {
+    apply_parameters(module, prefix, |path, shape| {
+        let view = file
+            .tensor(path)
+            .map_err(|_| anyhow!("it has no tensor {path}"))?;
+        if view.shape() != shape || view.dtype() != Dtype::F32 {
+            bail!(
+                "tensor {path} has shape {:?}, the model needs {shape:?}",
+                view.shape(),
+            );
+        }
+        Ok(TensorData::from_bytes_vec(
+            view.data().to_vec(),
+            view.shape().to_vec(),
+            burn::tensor::DType::F32,
+        ))
+    })
+    .with_context(|| format!("loading weights from {}", origin.display()))
+}
+
+/// `target` with every parameter set to the value of the same path in `source`:
+/// the same network moved to another backend or device (values exactly).
+pub fn copy_parameters<A: Backend, B: Backend, S: Module<A>, T: Module<B>>(
+    source: &S,
+    mut target: T,
+) -> Result<T> {
+    let mut values: HashMap<String, TensorData> = parameters(source, "")?
+        .into_iter()
+        .map(|(path, _, data)| (path, data))
+        .collect();
+    apply_parameters(&mut target, "", |path, shape| {
+        let data = values
+            .remove(path)
+            .ok_or_else(|| anyhow!("the source network has no parameter {path}"))?;
+        if data.shape.to_vec() != shape {
+            bail!("parameter {path}: shape {:?} vs {shape:?}", data.shape);
+        }
+        Ok(data)
+    })?;
+    Ok(target)
 }
 
 /// Reads weights written by [`save_model`] into a fresh network of `spec`.

@@ -1,6 +1,7 @@
-//! Training: the loop, the backend choice and the saved model.
+//! Training: the loop, the backends and devices, and the saved model.
 
 pub mod checkpoint;
+pub mod device;
 pub mod run;
 pub mod schedule;
 
@@ -8,16 +9,12 @@ pub mod schedule;
 pub type CpuBackend = burn::backend::Flex;
 /// The CPU backend with autodiff, used for training.
 pub type TrainBackend = burn::backend::Autodiff<CpuBackend>;
+/// The CUDA backend (burn-cuda with kernel fusion; kernels JIT-compiled by NVRTC).
+#[cfg(feature = "cuda")]
+pub type CudaBackend = burn::backend::Cuda;
+/// The CUDA backend with autodiff, used for training on a GPU.
+#[cfg(feature = "cuda")]
+pub type CudaTrainBackend = burn::backend::Autodiff<CudaBackend>;
 
+pub use device::{Device, DeviceError};
 pub use run::{train, TrainError};
-
-use crate::pipeline::schema::DeviceChoice;
-
-/// The device a node with `choice` runs on, as recorded in provenance. The one
-/// place that maps the config's choice to a device: this build has only the CPU
-/// backend, so every choice runs on "cpu".
-pub fn device_name(choice: DeviceChoice) -> &'static str {
-    match choice {
-        DeviceChoice::Auto | DeviceChoice::Cpu => "cpu",
-    }
-}

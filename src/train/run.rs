@@ -6,18 +6,19 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::backend::Backend;
-use burn::tensor::{ElementConversion, Tensor, TensorData};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
 use super::checkpoint::{
-    load_checkpoint, save_checkpoint, save_model, LossAdam, TrainState, Trainables, VaeAdam,
-    CHECKPOINT_FILE, MODEL_FILE,
+    copy_parameters, load_checkpoint, save_checkpoint, save_model, LossAdam, TrainState,
+    Trainables, VaeAdam, CHECKPOINT_FILE, MODEL_FILE,
 };
+use super::device::Device;
 use super::schedule::learning_rate;
-use super::TrainBackend;
+use super::{CpuBackend, TrainBackend};
 use crate::atomic::write_atomic;
 use crate::data::ImageSet;
 use crate::loss::{LossMix, LossParams};
@@ -87,9 +88,13 @@ pub fn normal_noise<B: Backend>(
     Tensor::from_data(TensorData::new(values, [rows, cols]), device)
 }
 
-/// Builds the initial network of `cfg` with the backend RNG seeded by `train.seed`.
+/// Builds the initial network of `cfg` on `device`. The weights are drawn on the
+/// CPU with the RNG seeded by `train.seed` and copied over, so one seed gives the
+/// same starting network on every backend (a GPU's RNG draws other numbers).
 pub fn init_model<B: Backend>(cfg: &ResolvedPipeline, device: &B::Device) -> Vae<B> {
-    Vae::seeded(&cfg.model, cfg.train.seed, device)
+    let drawn = Vae::<CpuBackend>::seeded(&cfg.model, cfg.train.seed, &Default::default());
+    copy_parameters(&drawn, Vae::new(&cfg.model, device))
+        .expect("two networks of one spec have the same parameters")
 }
 
 /// Adam with the options of `cfg`.
@@ -102,13 +107,13 @@ fn adam_config(cfg: &ResolvedPipeline) -> AdamConfig {
 }
 
 /// Adam for the network, with the options of `cfg`.
-pub fn adam_for(cfg: &ResolvedPipeline) -> VaeAdam<TrainBackend> {
-    adam_config(cfg).init::<TrainBackend, Vae<TrainBackend>>()
+pub fn adam_for<B: AutodiffBackend>(cfg: &ResolvedPipeline) -> VaeAdam<B> {
+    adam_config(cfg).init::<B, Vae<B>>()
 }
 
 /// Adam for the loss's own parameters (same options as the network's).
-fn loss_adam_for(cfg: &ResolvedPipeline) -> LossAdam<TrainBackend> {
-    adam_config(cfg).init::<TrainBackend, LossParams<TrainBackend>>()
+fn loss_adam_for<B: AutodiffBackend>(cfg: &ResolvedPipeline) -> LossAdam<B> {
+    adam_config(cfg).init::<B, LossParams<B>>()
 }
 
 /// The state of a run that starts from scratch.
@@ -145,45 +150,62 @@ pub fn on_own_thread<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, TrainEr
     Ok(pool.install(f))
 }
 
-/// Trains the VAE of `cfg` on `data` in `dir`: a checkpoint after every epoch
-/// (resumed from when present), then `model.safetensors` and `train_log.csv`.
-/// `label` names the node on the progress bar.
+/// Trains the VAE of `cfg` on `data` in `dir` on `device`: a checkpoint after
+/// every epoch (resumed from when present, also on another device), then
+/// `model.safetensors` and `train_log.csv`. `label` names the node on the
+/// progress bar.
 pub fn train(
     cfg: &ResolvedPipeline,
     data: &ImageSet,
     dir: &Path,
     label: &str,
     progress: &Progress,
+    device: Device,
 ) -> Result<(), TrainError> {
-    on_own_thread(|| train_here(cfg, data, dir, label, progress))?
+    match device {
+        Device::Cpu => on_own_thread(|| {
+            train_on::<TrainBackend>(cfg, data, dir, label, progress, &Default::default())
+        })?,
+        #[cfg(feature = "cuda")]
+        Device::Cuda(n) => train_on::<super::CudaTrainBackend>(
+            cfg,
+            data,
+            dir,
+            label,
+            progress,
+            &burn::backend::cuda::CudaDevice::new(n),
+        ),
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda(_) => Err(anyhow::Error::new(super::DeviceError::NotBuilt).into()),
+    }
 }
 
-/// [`train`] on the current thread pool.
-fn train_here(
+/// [`train`] with backend `B` on `device`, on the current thread pool.
+fn train_on<B: AutodiffBackend>(
     cfg: &ResolvedPipeline,
     data: &ImageSet,
     dir: &Path,
     label: &str,
     progress: &Progress,
+    device: &B::Device,
 ) -> Result<(), TrainError> {
-    let device = Default::default();
-    let mix = LossMix::<TrainBackend>::new(
+    let mix = LossMix::<B>::new(
         &cfg.loss,
         [data.channels, data.height, data.width],
         cfg.train.seed,
-        &device,
+        device,
     );
     let names = mix.term_names();
-    let model = init_model::<TrainBackend>(cfg, &device);
+    let model = init_model::<B>(cfg, device);
     let fresh = Trainables {
-        loss: LossParams::new(&cfg.loss, model.latent(), &device),
+        loss: LossParams::new(&cfg.loss, model.latent(), device),
         model,
         optim: adam_for(cfg),
         loss_optim: loss_adam_for(cfg),
     };
     let checkpoint = dir.join(CHECKPOINT_FILE);
     let (mut t, mut state) = if checkpoint.exists() {
-        let (t, state) = load_checkpoint(fresh, &checkpoint, &device)?;
+        let (t, state) = load_checkpoint(fresh, &checkpoint, device)?;
         progress.println(format!("{label}: resuming after epoch {}", state.epoch));
         (t, state)
     } else {
@@ -215,16 +237,14 @@ fn train_here(
             let lr = learning_rate(&cfg.train, state.step);
             state.step += 1;
             let step = state.step;
-            let x = batch_tensor::<TrainBackend>(data, chunk, &device);
-            let noise = normal_noise::<TrainBackend>(
-                &mut state.noise_rng,
-                chunk.len(),
-                t.model.latent(),
-                &device,
-            );
+            let x = batch_tensor::<B>(data, chunk, device);
+            let noise =
+                normal_noise::<B>(&mut state.noise_rng, chunk.len(), t.model.latent(), device);
             let out = t.model.forward(x.clone(), noise);
             let values = mix.compute(&out, x.clone(), &t.loss, step);
-            let total: f64 = values.total.clone().into_scalar().elem();
+            // total, each term, KL: read back together (one device sync per step).
+            let scalars = read_scalars(&values)?;
+            let total = scalars[0];
             if !total.is_finite() {
                 bar.abandon_with_message("diverged");
                 return Err(TrainError::Diverged {
@@ -236,11 +256,9 @@ fn train_here(
                 });
             }
             state.last_finite = Some(total);
-            window[0] += total;
-            for (slot, (_, value)) in window[1..].iter_mut().zip(&values.terms) {
-                *slot += value.clone().into_scalar().elem::<f64>();
+            for (slot, value) in window.iter_mut().zip(&scalars) {
+                *slot += value;
             }
-            window[names.len() + 1] += values.kl.clone().into_scalar().elem::<f64>();
             window_steps += 1;
 
             optimisation_step(&mut t, &mix, &values, &out, x, lr);
@@ -286,18 +304,30 @@ fn train_here(
     Ok(())
 }
 
+/// The total loss, each term and the KL of one step, as numbers on the host.
+fn read_scalars<B: Backend>(values: &crate::loss::LossValues<B>) -> Result<Vec<f64>, TrainError> {
+    let mut parts = vec![values.total.clone().reshape([1])];
+    parts.extend(values.terms.iter().map(|(_, v)| v.clone().reshape([1])));
+    parts.push(values.kl.clone().reshape([1]));
+    let data = Tensor::cat(parts, 0).into_data().convert::<f64>();
+    let numbers = data
+        .to_vec::<f64>()
+        .map_err(|e| anyhow::anyhow!("reading the loss values: {e:?}"))?;
+    Ok(numbers)
+}
+
 /// One update from the loss `values` of batch `x`:
 ///
 /// 1. the network (and a learned sigma, which is part of the same likelihood) takes
 ///    an Adam step on the full objective, with the kernel head G held fixed;
 /// 2. when a Wiener term learns its kernel, G then takes its own Adam step on that
 ///    term with the network's outputs held fixed (Bredell et al.'s alternation).
-fn optimisation_step(
-    t: &mut Trainables<TrainBackend>,
-    mix: &LossMix<TrainBackend>,
-    values: &crate::loss::LossValues<TrainBackend>,
-    out: &crate::model::vae::VaeOutput<TrainBackend>,
-    x: Tensor<TrainBackend, 4>,
+fn optimisation_step<B: AutodiffBackend>(
+    t: &mut Trainables<B>,
+    mix: &LossMix<B>,
+    values: &crate::loss::LossValues<B>,
+    out: &crate::model::vae::VaeOutput<B>,
+    x: Tensor<B, 4>,
     lr: f64,
 ) {
     let mut grads = values.total.backward();
@@ -385,13 +415,29 @@ mod tests {
         for upsampler in [UpsamplerName::Convt, UpsamplerName::N15] {
             let cfg = tiny_config(upsampler, loss.clone());
             let dir = tempfile::tempdir().unwrap();
-            train(&cfg, &data, dir.path(), "test", &Progress::new(false)).unwrap();
+            train(
+                &cfg,
+                &data,
+                dir.path(),
+                "test",
+                &Progress::new(false),
+                Device::Cpu,
+            )
+            .unwrap();
             let log = std::fs::read_to_string(dir.path().join(TRAIN_LOG)).unwrap();
             let (first, last) = first_and_last_loss(&log);
             assert!(last < 0.8 * first, "{upsampler:?}: loss {first} -> {last}");
 
             let again = tempfile::tempdir().unwrap();
-            train(&cfg, &data, again.path(), "test", &Progress::new(false)).unwrap();
+            train(
+                &cfg,
+                &data,
+                again.path(),
+                "test",
+                &Progress::new(false),
+                Device::Cpu,
+            )
+            .unwrap();
             let log2 = std::fs::read_to_string(again.path().join(TRAIN_LOG)).unwrap();
             let strip = |s: &str| {
                 s.lines()
@@ -440,6 +486,33 @@ mod learned_loss_tests {
             let values = mix.compute(&out, x.clone(), &t.loss, step);
             optimisation_step(t, mix, &values, &out, x.clone(), 1e-2);
         }
+    }
+
+    /// The starting network is drawn on the CPU and copied, so every backend
+    /// starts from the same weights; copying between different networks is an
+    /// error, not a panic.
+    #[test]
+    fn init_model_copies_the_cpu_draw_exactly() {
+        let cfg = config("{bce: {}}");
+        let drawn = Vae::<CpuBackend>::seeded(&cfg.model, cfg.train.seed, &Default::default());
+        let on_autodiff = init_model::<TrainBackend>(&cfg, &Default::default());
+        use burn::store::ModuleSnapshot;
+        let cpu: Vec<f32> = drawn
+            .collect(None, None, false)
+            .into_iter()
+            .flat_map(|s| s.to_data().unwrap().to_vec::<f32>().unwrap())
+            .collect();
+        assert!(!cpu.is_empty());
+        assert_eq!(flat(&on_autodiff), cpu);
+        // The same numbers as drawing on the autodiff backend directly (how runs
+        // were initialised before), so CPU results are unchanged.
+        let direct = Vae::<TrainBackend>::seeded(&cfg.model, cfg.train.seed, &Default::default());
+        assert_eq!(flat(&direct), cpu);
+        let mut other = cfg.model.clone();
+        other.latent = 4;
+        let wrong = Vae::<TrainBackend>::new(&other, &Default::default());
+        let err = copy_parameters(&drawn, wrong).unwrap_err();
+        assert!(format!("{err:#}").contains("shape"), "{err:#}");
     }
 
     /// Both the learned sigma and the kernel head move; the network's step does not
