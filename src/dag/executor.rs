@@ -295,6 +295,16 @@ fn run_node(
     }
 }
 
+/// The message of a caught panic.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("no message");
+    format!("internal error (panic): {message}")
+}
+
 /// Checks the input files of every dataset node that will run, before anything
 /// is written; the first problem is returned as a message.
 pub fn check_inputs(plan: &Plan, force: bool) -> Result<(), String> {
@@ -363,7 +373,13 @@ pub fn execute(plan: &Plan, store: &Store, opts: &RunOptions) -> RunSummary {
                     let (memo, progress, outcomes_now) = (&memo, &progress, outcomes.clone());
                     scope.spawn(move || {
                         let start = Instant::now();
-                        let outcome = run_node(plan, i, store, memo, opts, progress, &outcomes_now);
+                        // A panic inside a backend (e.g. the GPU out of memory) fails
+                        // this node, not the run: the others go on.
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                run_node(plan, i, store, memo, opts, progress, &outcomes_now)
+                            }))
+                            .unwrap_or_else(|panic| Outcome::Failed(panic_text(panic.as_ref())));
                         let _ = tx.send((i, outcome, start.elapsed().as_secs_f64()));
                     });
                 }
@@ -449,4 +465,22 @@ pub fn describe_plan(plan: &Plan, force: bool) -> String {
     let count = to_run.iter().filter(|r| **r).count();
     let _ = writeln!(out, "{count} to run, {} fresh", plan.nodes.len() - count);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_text;
+
+    /// Panics carry a `&str` or a `String` (formatted) payload; both reach the
+    /// failed node's message.
+    #[test]
+    fn caught_panics_keep_their_message() {
+        let literal = std::panic::catch_unwind(|| panic!("out of memory")).unwrap_err();
+        assert_eq!(
+            panic_text(literal.as_ref()),
+            "internal error (panic): out of memory"
+        );
+        let formatted = std::panic::catch_unwind(|| panic!("{} MiB", 12)).unwrap_err();
+        assert!(panic_text(formatted.as_ref()).ends_with("12 MiB"));
+    }
 }

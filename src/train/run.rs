@@ -196,13 +196,7 @@ fn train_on<B: AutodiffBackend>(
         device,
     );
     let names = mix.term_names();
-    let model = init_model::<B>(cfg, device);
-    let fresh = Trainables {
-        loss: LossParams::new(&cfg.loss, model.latent(), device),
-        model,
-        optim: adam_for(cfg),
-        loss_optim: loss_adam_for(cfg),
-    };
+    let fresh = fresh_trainables(cfg, device);
     let checkpoint = dir.join(CHECKPOINT_FILE);
     let (mut t, mut state) = if checkpoint.exists() {
         let (t, state) = load_checkpoint(fresh, &checkpoint, device)?;
@@ -240,10 +234,7 @@ fn train_on<B: AutodiffBackend>(
             let x = batch_tensor::<B>(data, chunk, device);
             let noise =
                 normal_noise::<B>(&mut state.noise_rng, chunk.len(), t.model.latent(), device);
-            let out = t.model.forward(x.clone(), noise);
-            let values = mix.compute(&out, x.clone(), &t.loss, step);
-            // total, each term, KL: read back together (one device sync per step).
-            let scalars = read_scalars(&values)?;
+            let scalars = train_step(&mut t, &mix, x, noise, step, lr)?;
             let total = scalars[0];
             if !total.is_finite() {
                 bar.abandon_with_message("diverged");
@@ -260,8 +251,6 @@ fn train_on<B: AutodiffBackend>(
                 *slot += value;
             }
             window_steps += 1;
-
-            optimisation_step(&mut t, &mix, &values, &out, x, lr);
 
             if step.is_multiple_of(LOG_EVERY) || step.is_multiple_of(steps_per_epoch) {
                 let k = window_steps as f64;
@@ -302,6 +291,42 @@ fn train_on<B: AutodiffBackend>(
     // Adam moments) is only needed to resume an unfinished run.
     let _ = std::fs::remove_file(&checkpoint);
     Ok(())
+}
+
+/// The network, the loss's parameters and their optimizers for `cfg`, at their
+/// starting values, on `device`.
+pub fn fresh_trainables<B: AutodiffBackend>(
+    cfg: &ResolvedPipeline,
+    device: &B::Device,
+) -> Trainables<B> {
+    let model = init_model::<B>(cfg, device);
+    Trainables {
+        loss: LossParams::new(&cfg.loss, model.latent(), device),
+        model,
+        optim: adam_for(cfg),
+        loss_optim: loss_adam_for(cfg),
+    }
+}
+
+/// One training step on batch `x` with reparameterisation noise `noise`: the
+/// forward pass, the loss mix, the update (see [`optimisation_step`]). Returns
+/// the total loss, each term and the KL of the step (before the update), read
+/// back together (one device sync per step). A non-finite total is for the
+/// caller to act on: the step then stops training, and the updated weights are
+/// never saved.
+pub fn train_step<B: AutodiffBackend>(
+    t: &mut Trainables<B>,
+    mix: &LossMix<B>,
+    x: Tensor<B, 4>,
+    noise: Tensor<B, 2>,
+    step: u64,
+    lr: f64,
+) -> Result<Vec<f64>, TrainError> {
+    let out = t.model.forward(x.clone(), noise);
+    let values = mix.compute(&out, x.clone(), &t.loss, step);
+    let scalars = read_scalars(&values)?;
+    optimisation_step(t, mix, &values, &out, x, lr);
+    Ok(scalars)
 }
 
 /// The total loss, each term and the KL of one step, as numbers on the host.
@@ -482,9 +507,7 @@ mod learned_loss_tests {
         let mut rng = Pcg64::seed_from_u64(from);
         for step in from..from + n {
             let noise = normal_noise::<TrainBackend>(&mut rng, 8, t.model.latent(), &device);
-            let out = t.model.forward(x.clone(), noise);
-            let values = mix.compute(&out, x.clone(), &t.loss, step);
-            optimisation_step(t, mix, &values, &out, x.clone(), 1e-2);
+            train_step(t, mix, x.clone(), noise, step, 1e-2).unwrap();
         }
     }
 
@@ -526,15 +549,7 @@ mod learned_loss_tests {
         );
         let device = Default::default();
         let mix = LossMix::<TrainBackend>::new(&cfg.loss, [1, 32, 32], 0, &device);
-        let fresh = || {
-            let model = init_model::<TrainBackend>(&cfg, &device);
-            Trainables {
-                loss: LossParams::new(&cfg.loss, model.latent(), &device),
-                model,
-                optim: adam_for(&cfg),
-                loss_optim: loss_adam_for(&cfg),
-            }
-        };
+        let fresh = || fresh_trainables::<TrainBackend>(&cfg, &device);
         let mut t = fresh();
         let sigma0 = flat(t.loss.log_sigma.as_ref().unwrap());
         let head0 = flat(t.loss.kernel_head.as_ref().unwrap());
