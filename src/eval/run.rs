@@ -126,7 +126,7 @@ fn decode(
 }
 
 /// [`decode`] with backend `B` on `device`.
-fn decode_on<B: Backend>(
+pub(crate) fn decode_on<B: Backend>(
     cfg: &ResolvedPipeline,
     images: &ImageSet,
     run_dir: &Path,

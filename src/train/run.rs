@@ -511,6 +511,76 @@ mod learned_loss_tests {
         }
     }
 
+    /// Training and the eval forward pass are generic over the backend: a second
+    /// CPU backend (ndarray, standing in for CUDA, which runs the same code) trains
+    /// every loss term along the same curve up to float rounding, and decodes the
+    /// saved model to the same pixels.
+    #[test]
+    fn a_second_backend_follows_the_same_curve() {
+        type Nd = burn::backend::NdArray;
+        let text = "dataset: {name: shapes}\nmodel: {latent: 8, upsampler: n15}\n\
+                    train: {epochs: 3, batch: 8}\n\
+                    loss: {terms: [{bce: {}}, {mse: {sigma_mode: learned}}, {l1: {}}, \
+                    {fft: {}}, {ssim: {}}, {ai: {}}, {watson_dft: {}}, {ffl: {}}, \
+                    {fuoli: {}}, {stft: {}}, {wiener: {kernel: learned, kernel_size: 5}}]}\n";
+        let loaded = load_pipeline_str(Path::new("t.yaml"), text, &[]).unwrap();
+        let cfg = &loaded.cells[0].config;
+        let data = shapes::generate(32, 32, 1, None, 5);
+        let progress = Progress::new(false);
+        let (flex_dir, nd_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let device = Default::default();
+        train_on::<TrainBackend>(cfg, &data, flex_dir.path(), "flex", &progress, &device).unwrap();
+        train_on::<burn::backend::Autodiff<Nd>>(
+            cfg,
+            &data,
+            nd_dir.path(),
+            "ndarray",
+            &progress,
+            &Default::default(),
+        )
+        .unwrap();
+        let log = |dir: &tempfile::TempDir| -> Vec<Vec<f64>> {
+            let text = std::fs::read_to_string(dir.path().join(TRAIN_LOG)).unwrap();
+            text.lines()
+                .skip(1)
+                // Every column but lr and wall_s (the last two).
+                .map(|l| {
+                    let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+                    v[..v.len() - 2].to_vec()
+                })
+                .collect()
+        };
+        let (a, b) = (log(&flex_dir), log(&nd_dir));
+        assert_eq!(a.len(), 4, "rows at steps 4, 8, 10, 12");
+        // numpy.isclose's rule: float summation order differs between the backends,
+        // which moves the curves apart by up to a few 1e-4 relative after 12 steps
+        // (the KL, near 6e-4, by a few 1e-6 absolute).
+        let (rtol, atol) = (5e-3, 1e-5);
+        let mut worst = 0f64;
+        for (ra, rb) in a.iter().zip(&b) {
+            for (x, y) in ra.iter().zip(rb) {
+                worst = worst.max((x - y).abs() / (atol + rtol * y.abs()));
+            }
+        }
+        eprintln!("worst |flex - ndarray| / (atol + rtol |ndarray|) = {worst:.3}");
+        assert!(worst <= 1.0, "flex {a:?}\nndarray {b:?}");
+        let images = shapes::generate(8, 32, 1, None, 9);
+        let decode = |f: &dyn Fn() -> anyhow::Result<(Vec<f32>, Vec<f32>)>| f().unwrap().0;
+        let on_flex = decode(&|| {
+            crate::eval::run::decode_on::<CpuBackend>(cfg, &images, flex_dir.path(), &device)
+        });
+        let on_nd = decode(&|| {
+            crate::eval::run::decode_on::<Nd>(cfg, &images, flex_dir.path(), &Default::default())
+        });
+        assert_eq!(on_flex.len(), 8 * 32 * 32);
+        let worst = on_flex
+            .iter()
+            .zip(&on_nd)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-4, "reconstructions differ by {worst}");
+    }
+
     /// The starting network is drawn on the CPU and copied, so every backend
     /// starts from the same weights; copying between different networks is an
     /// error, not a panic.
