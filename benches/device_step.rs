@@ -21,6 +21,8 @@
 //!   (e.g. `mnist`, `celeba/32`, `bce+ai`);
 //! - `RUNNER_BENCH_PYTHON`: the Python that has torch (default `python3`).
 
+mod common;
+
 use std::process::Command;
 use std::time::Instant;
 
@@ -33,6 +35,8 @@ use runner::pipeline::load::load_pipeline_str;
 use runner::pipeline::schema::ResolvedPipeline;
 use runner::train::run::{fresh_trainables, normal_noise, train_step};
 use serde_json::Value;
+
+use common::env_usize;
 
 /// The PyTorch side, relative to the crate root.
 const SCRIPT: &str = "bench/torch_device_step.py";
@@ -99,16 +103,6 @@ fn cases() -> Vec<Case> {
     }
     out.retain(|c| c.name().contains(&filter));
     out
-}
-
-/// An unsigned integer from the environment variable `name`, or `default`.
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a whole number, got {v:?}")),
-        Err(_) => default,
-    }
 }
 
 /// Median seconds per training step of `case` with backend `B` on `device`.

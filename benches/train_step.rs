@@ -14,6 +14,8 @@
 //! - `RUNNER_BENCH_STEPS`: timed steps per batch size (default 30);
 //! - `RUNNER_BENCH_WARMUP`: untimed steps first (default 5).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -32,6 +34,8 @@ use runner::pipeline::load::load_pipeline_str;
 use runner::pipeline::schema::ResolvedPipeline;
 use runner::train::{CpuBackend, TrainBackend};
 use serde_json::Value;
+
+use common::env_usize;
 
 type B = TrainBackend;
 
@@ -64,16 +68,6 @@ model: {arch: irmae_mnist, latent: 128, upsampler: convt}
 train: {batch: 32, optimizer: {adam: {lr: 1.0e-4}}}
 loss: {kl: {beta: 0.1}, terms: [{bce: {}}]}
 ";
-
-/// An unsigned integer from the environment variable `name`, or `default`.
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a whole number, got {v:?}")),
-        Err(_) => default,
-    }
-}
 
 /// The 1-, 5- and 15-minute load averages, to judge whether the machine was busy.
 fn load_average() -> String {
