@@ -17,7 +17,7 @@ use crate::inspect::listing::{list, target_dirs, LsOptions};
 use crate::inspect::show::show;
 use crate::inspect::source::resolve_table;
 use crate::inspect::table::Table;
-use crate::pipeline::load::{load_pipeline, load_pipeline_checked, LoadedPipeline};
+use crate::pipeline::load::{load_pipeline_checked, CellCheck, LoadedPipeline};
 use crate::pipeline::schema::{ConfigIssue, DeviceChoice, ResolvedPipeline};
 use crate::train::device;
 
@@ -232,21 +232,22 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 
 /// Loads the pipeline or prints its error; `Err` carries the exit code.
 fn load(args: &PipelineArgs) -> Result<LoadedPipeline, i32> {
-    load_pipeline(&args.pipeline, &args.overrides).map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_INPUT
-    })
+    load_checked(args, &|_| Ok(()))
 }
 
 /// Loads the pipeline to run it: also checks that the device each cell asks for
 /// exists here (an error at `train.device`, exit 2, before anything is written).
 fn load_for_run(args: &PipelineArgs) -> Result<LoadedPipeline, i32> {
-    let device_exists = |cfg: &ResolvedPipeline| {
+    load_checked(args, &|cfg: &ResolvedPipeline| {
         device::resolve(cfg.train.device)
             .map(drop)
             .map_err(|e| ConfigIssue::new("train.device", e.to_string()))
-    };
-    load_pipeline_checked(&args.pipeline, &args.overrides, &device_exists).map_err(|e| {
+    })
+}
+
+/// [`load`] with `check` run on every resolved cell.
+fn load_checked(args: &PipelineArgs, check: CellCheck) -> Result<LoadedPipeline, i32> {
+    load_pipeline_checked(&args.pipeline, &args.overrides, check).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_INPUT
     })
