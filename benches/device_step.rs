@@ -30,10 +30,11 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
+use runner::backend::normal_noise;
 use runner::loss::LossMix;
 use runner::pipeline::load::load_pipeline_str;
 use runner::pipeline::schema::ResolvedPipeline;
-use runner::train::run::{fresh_trainables, normal_noise, train_step};
+use runner::train::run::{fresh_trainables, train_step};
 use serde_json::Value;
 
 use common::env_usize;
@@ -152,23 +153,23 @@ fn time_runner(cases: &[Case], steps: usize, warmup: usize) -> (String, Vec<f64>
     let choice = wanted
         .parse()
         .unwrap_or_else(|e| panic!("RUNNER_BENCH_DEVICE: {e}"));
-    let device = runner::train::device::resolve(choice)
+    let device = runner::device::resolve(choice)
         .unwrap_or_else(|e| panic!("RUNNER_BENCH_DEVICE={wanted}: {e}"));
     let mut out = Vec::new();
     for case in cases {
         let secs = match device {
-            runner::train::Device::Cpu => {
-                time_case::<runner::train::TrainBackend>(case, &Default::default(), steps, warmup)
+            runner::device::Device::Cpu => {
+                time_case::<runner::backend::TrainBackend>(case, &Default::default(), steps, warmup)
             }
             #[cfg(feature = "cuda")]
-            runner::train::Device::Cuda(n) => time_case::<runner::train::CudaTrainBackend>(
+            runner::device::Device::Cuda(n) => time_case::<runner::backend::CudaTrainBackend>(
                 case,
                 &burn::backend::cuda::CudaDevice::new(n),
                 steps,
                 warmup,
             ),
             #[cfg(not(feature = "cuda"))]
-            runner::train::Device::Cuda(_) => unreachable!("resolve refuses cuda here"),
+            runner::device::Device::Cuda(_) => unreachable!("resolve refuses cuda here"),
         };
         eprintln!(
             "runner {:<18} {:>9.1} images/s",

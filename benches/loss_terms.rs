@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
+use runner::backend::TrainBackend;
 use runner::loss::{LossMix, LossParams};
 use runner::model::vae::VaeOutput;
 use runner::model::Vae;
 use runner::pipeline::load::load_pipeline_str;
 use runner::pipeline::schema::ResolvedPipeline;
-use runner::train::TrainBackend;
 
 type B = TrainBackend;
 

@@ -27,12 +27,12 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::relu;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
+use runner::backend::{CpuBackend, TrainBackend};
 use runner::loss::{LossMix, LossParams};
 use runner::model::vae::VaeOutput;
 use runner::model::Vae;
 use runner::pipeline::load::load_pipeline_str;
 use runner::pipeline::schema::ResolvedPipeline;
-use runner::train::{CpuBackend, TrainBackend};
 use serde_json::Value;
 
 use common::env_usize;

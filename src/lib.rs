@@ -5,9 +5,11 @@
 //! Fourier maths in [`spectral`], training in [`train`], metrics in [`eval`].
 
 pub mod atomic;
+pub mod backend;
 pub mod cli;
 pub mod dag;
 pub mod data;
+pub mod device;
 pub mod eval;
 pub mod inspect;
 pub mod interrupt;
@@ -16,5 +18,8 @@ pub mod model;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
+pub mod slurm;
 pub mod spectral;
 pub mod train;
+pub mod weights;
+pub mod work;

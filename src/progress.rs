@@ -55,4 +55,15 @@ impl Progress {
         bar.enable_steady_tick(Duration::from_millis(250));
         bar
     }
+
+    /// A one-line status (a spinner and a message) below the other bars.
+    pub fn status_line(&self) -> ProgressBar {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(250));
+        bar
+    }
 }

@@ -15,7 +15,8 @@ use crate::pipeline::key::{changed_paths, node_key, NodeKey};
 use crate::pipeline::load::{Cell, LoadedPipeline};
 
 /// What a node does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum NodeKind {
     /// Build (or verify) a cached dataset.
     Dataset,
@@ -144,7 +145,7 @@ fn subsets(cell: &Cell) -> (Value, Value, Value) {
         if cfg.train.device_in_key {
             map.insert(
                 "device".to_string(),
-                Value::String(crate::train::device::key_kind(cfg.train.device)),
+                Value::String(crate::device::key_kind(cfg.train.device)),
             );
         }
     }

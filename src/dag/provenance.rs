@@ -1,6 +1,7 @@
 //! `provenance.json`: what produced a train or eval result — runner version, the
 //! git state of the working directory, device, seed, start and end time, host,
-//! and the node's key with its parents' keys. It sits next to the result and is
+//! the Slurm job and node when a batch job computed it, and the node's key with
+//! its parents' keys. It sits next to the result and is
 //! never part of any key.
 
 use std::collections::BTreeMap;
@@ -50,6 +51,12 @@ pub struct Provenance {
     pub key: NodeKey,
     /// Parent keys by kind: `dataset` for train; `dataset` and `train` for eval.
     pub parents: BTreeMap<String, NodeKey>,
+    /// The Slurm job that computed it (`SLURM_JOB_ID`), when one did.
+    #[serde(default)]
+    pub slurm_job_id: Option<String>,
+    /// The Slurm node it ran on (`SLURMD_NODENAME`), when a job did.
+    #[serde(default)]
+    pub slurm_node: Option<String>,
 }
 
 /// Seconds since the Unix epoch now (0 if the clock is before 1970).
@@ -149,6 +156,8 @@ impl Provenance {
             kind: kind.to_string(),
             key,
             parents,
+            slurm_job_id: std::env::var("SLURM_JOB_ID").ok(),
+            slurm_node: std::env::var("SLURMD_NODENAME").ok(),
         }
     }
 

@@ -1,5 +1,5 @@
-//! Where every node's files live (ARCHITECTURE.md "On disk") and the DONE marker
-//! that says a node directory is complete.
+//! Where every node's files live and the DONE marker that says a node directory
+//! is complete. The results layout is defined here and nowhere else.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,17 @@ use crate::pipeline::key::NodeKey;
 
 /// Name of the completion marker, written last in every node directory.
 pub const DONE_FILE: &str = "DONE";
+/// The node as a job (kind, key, resolved config, parents), written before it
+/// is handed to an executor that runs it in another process (`runner node`).
+pub const NODE_SPEC_FILE: &str = "node.json";
+/// The batch jobs submitted for a node (job ids, times, log paths, states).
+pub const JOB_FILE: &str = "job.json";
+/// How the last `runner node` process for a node ended (exit code, message).
+pub const JOB_EXIT_FILE: &str = "job_exit.json";
+/// Folder of `results/<pipeline>/` that holds the batch jobs' logs.
+pub const LOGS_DIR: &str = "logs";
+/// The detached Slurm driver of a pipeline (`results/<pipeline>/driver.json`).
+pub const DRIVER_FILE: &str = "driver.json";
 
 /// The two roots: the dataset cache and the results tree.
 #[derive(Debug, Clone)]
@@ -65,6 +76,11 @@ impl Store {
         self.run_dir(pipeline, train)
             .join("eval")
             .join(eval.short())
+    }
+
+    /// `results/<pipeline>/logs/`: the batch jobs' log files.
+    pub fn logs_dir(&self, pipeline: &str) -> PathBuf {
+        self.pipeline_dir(pipeline).join(LOGS_DIR)
     }
 
     /// `results/<pipeline>/.report/`: the report node's marker directory.

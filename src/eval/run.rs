@@ -17,15 +17,15 @@ use super::metrics::{
 };
 use super::spectrum::SpectrumTable;
 use crate::atomic::write_atomic;
+use crate::backend::{batch_tensor, normal_noise, on_own_thread, CpuBackend};
 use crate::data::ImageSet;
+use crate::device::Device;
 use crate::model::Vae;
 use crate::pipeline::schema::{Metric, Reconstruct, ResolvedPipeline};
 use crate::report::grid::save_grid;
 use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
-use crate::train::checkpoint::{load_model, MODEL_FILE};
-use crate::train::run::{batch_tensor, normal_noise, on_own_thread};
-use crate::train::{CpuBackend, Device};
+use crate::weights::{load_model, MODEL_FILE};
 
 /// File names written into an eval directory.
 pub const METRICS_FILE: &str = "metrics.csv";
@@ -114,14 +114,14 @@ fn decode(
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         }
         #[cfg(feature = "cuda")]
-        Device::Cuda(n) => decode_on::<crate::train::CudaBackend>(
+        Device::Cuda(n) => decode_on::<crate::backend::CudaBackend>(
             cfg,
             images,
             run_dir,
             &burn::backend::cuda::CudaDevice::new(n),
         ),
         #[cfg(not(feature = "cuda"))]
-        Device::Cuda(_) => Err(crate::train::DeviceError::NotBuilt.into()),
+        Device::Cuda(_) => Err(crate::device::DeviceError::NotBuilt.into()),
     }
 }
 

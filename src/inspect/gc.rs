@@ -2,7 +2,8 @@
 //! `cells.json` references (results of old configs), incomplete node folders
 //! (no DONE), stale temporary files of atomic writes, stale lock files, and
 //! cached datasets that no `cells.json` references — and deletes it only when
-//! asked. A node whose lock is held is never touched, and while any node of a
+//! asked. A node whose lock is held, or for which a batch job is queued, is
+//! never touched, and while any node of a
 //! pipeline is locked (the pipeline is running) its unreferenced folders and
 //! all unreferenced datasets are kept: they may be results not yet recorded.
 
@@ -11,6 +12,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::jobs::{activity, Activity};
 use super::scan::{scan_all, subdirs, PipelineDir};
 use super::show::files_with_sizes;
 use super::text::{aligned, bytes};
@@ -108,7 +110,22 @@ impl GcPlan {
 }
 
 const LOCKED: &str = "locked: a runner is computing it";
+const QUEUED: &str = "a batch job is queued for it";
 const RUNNING: &str = "unreferenced, but its pipeline is running (may not be recorded yet)";
+
+/// Keeps `dir` (recording why) when a process or a batch job is on it or on
+/// one of the node folders `inside` it; returns whether it did.
+fn keep_busy(plan: &mut GcPlan, dir: &Path, inside: &[&Path]) -> bool {
+    let found = std::iter::once(dir)
+        .chain(inside.iter().copied())
+        .find_map(activity);
+    match found {
+        Some(Activity::Running(_)) => plan.keep(dir, LOCKED),
+        Some(Activity::Queued(_)) => plan.keep(dir, QUEUED),
+        None => return false,
+    }
+    true
+}
 
 /// The run and eval folders of one pipeline that can go.
 fn plan_pipeline(plan: &mut GcPlan, pipeline: &PipelineDir) {
@@ -118,13 +135,15 @@ fn plan_pipeline(plan: &mut GcPlan, pipeline: &PipelineDir) {
         .values()
         .map(|r| (r.train.short(), r.eval.short()))
         .collect();
-    let running = pipeline.any_lock_held();
+    let running = pipeline.is_busy();
     for run in &pipeline.runs {
         let referenced = trains.contains(&run.short);
         if !referenced || run.done.is_none() {
-            if run.any_lock_held() {
-                plan.keep(&run.path, LOCKED);
-            } else if run.done.is_none() {
+            let inside: Vec<&Path> = run.evals.iter().map(|e| e.path.as_path()).collect();
+            if keep_busy(plan, &run.path, &inside) {
+                continue;
+            }
+            if run.done.is_none() {
                 plan.delete(&run.path, Reason::Incomplete);
             } else if running {
                 plan.keep(&run.path, RUNNING);
@@ -135,12 +154,10 @@ fn plan_pipeline(plan: &mut GcPlan, pipeline: &PipelineDir) {
         }
         for eval in &run.evals {
             let referenced = evals.contains(&(run.short.clone(), eval.short.clone()));
-            if referenced && eval.done.is_some() {
+            if referenced && eval.done.is_some() || keep_busy(plan, &eval.path, &[]) {
                 continue;
             }
-            if NodeLock::is_held(&eval.path) {
-                plan.keep(&eval.path, LOCKED);
-            } else if eval.done.is_none() {
+            if eval.done.is_none() {
                 plan.delete(&eval.path, Reason::Incomplete);
             } else if running {
                 plan.keep(&eval.path, RUNNING);
@@ -207,8 +224,8 @@ pub fn plan_gc(store: &Store) -> GcPlan {
     let mut plan = GcPlan::default();
     let pipelines = scan_all(store);
     let datasets = subdirs(&store.cache_dir.join("datasets"));
-    let any_running = pipelines.iter().any(PipelineDir::any_lock_held)
-        || datasets.iter().any(|(_, p)| NodeLock::is_held(p));
+    let any_running = pipelines.iter().any(PipelineDir::is_busy)
+        || datasets.iter().any(|(_, p)| activity(p).is_some());
     for pipeline in &pipelines {
         plan_pipeline(&mut plan, pipeline);
     }
@@ -220,9 +237,10 @@ pub fn plan_gc(store: &Store) -> GcPlan {
         if used.contains(short) {
             continue;
         }
-        if NodeLock::is_held(path) {
-            plan.keep(path, LOCKED);
-        } else if any_running {
+        if keep_busy(&mut plan, path, &[]) {
+            continue;
+        }
+        if any_running {
             plan.keep(path, "unreferenced, but a pipeline is running");
         } else {
             plan.delete(path, Reason::UnusedDataset);

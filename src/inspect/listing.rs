@@ -1,7 +1,8 @@
 //! `runner ls`: one line per cell of each pipeline's results — state (done /
-//! failed / missing / running), swept params, short keys and metric means —
-//! plus the run and eval folders on disk that no summary mentions (orphan).
-//! Reads only what is on disk.
+//! failed / missing / running / queued, with the batch job), swept params, short
+//! keys and metric means — plus the run and eval folders on disk that no
+//! summary mentions (being computed, queued, or orphan). Reads only what is on
+//! disk.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -10,10 +11,11 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
+use super::jobs::activity;
 use super::scan::{scan_all, scan_pipeline, EvalDir, PipelineDir, RunDir};
 use super::table::{Table, STATUS_COLUMN};
 use super::text::{aligned, short_field};
-use crate::dag::lock::NodeLock;
+use crate::dag::job::JobSpec;
 use crate::eval::run::{read_summary, SUMMARY_FILE};
 
 /// How many key characters `ls` shows.
@@ -31,7 +33,7 @@ pub struct LsOptions {
 /// One listed line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LsRow {
-    /// done / failed / missing / running / orphan.
+    /// done / failed / missing / running / queued (job N) / orphan.
     pub state: String,
     /// Swept params (name, value) in summary order.
     pub params: Vec<(String, String)>,
@@ -66,16 +68,17 @@ impl LsRow {
 }
 
 /// The state of the cell whose nodes live in `run` / `eval`, given its summary
-/// status.
-fn cell_state(run: &Path, eval: &Path, status: &str) -> &'static str {
-    if NodeLock::is_held(run) || NodeLock::is_held(eval) {
-        "running"
+/// status: running or queued (with the batch job) while a node is computed or
+/// waits for its job, else what the summary and the files say.
+fn cell_state(run: &Path, eval: &Path, status: &str) -> String {
+    if let Some(activity) = activity(eval).or_else(|| activity(run)) {
+        activity.label()
     } else if status == "failed" {
-        "failed"
+        "failed".to_string()
     } else if crate::dag::store::read_done(eval).is_some() {
-        "done"
+        "done".to_string()
     } else {
-        "missing"
+        "missing".to_string()
     }
 }
 
@@ -117,7 +120,7 @@ pub fn pipeline_rows(dir: &PipelineDir) -> Result<Vec<LsRow>> {
             let eval_dir = run_dir.join("eval").join(&eval);
             let state = cell_state(&run_dir, &eval_dir, table.field(row, STATUS_COLUMN));
             rows.push(LsRow {
-                state: state.to_string(),
+                state,
                 params: swept
                     .iter()
                     .map(|c| (c.clone(), table.field(row, c).to_string()))
@@ -157,19 +160,27 @@ pub fn pipeline_rows(dir: &PipelineDir) -> Result<Vec<LsRow>> {
     Ok(rows)
 }
 
-/// A row for a folder on disk that the summary does not mention.
+/// A row for a folder on disk that the summary does not mention: a node being
+/// computed or queued (not in a summary yet), or an orphan.
 fn orphan_row(dir: &PipelineDir, run: &RunDir, eval: Option<&EvalDir>) -> LsRow {
     let eval_short = eval.map_or(String::new(), |e| e.short.clone());
-    let locked = NodeLock::is_held(&run.path) || eval.is_some_and(|e| NodeLock::is_held(&e.path));
-    // An older cell of the same pipeline may still name it in cells.json.
+    let busy = eval
+        .and_then(|e| activity(&e.path))
+        .or_else(|| activity(&run.path));
+    // An older cell of the same pipeline may still name it in cells.json; a
+    // node planned for a batch job names its cells in node.json.
     let label = dir
         .cells
         .iter()
         .find(|(_, r)| r.train.short() == run.short && r.eval.short() == eval_short)
-        .map(|(label, _)| label.as_str());
+        .map(|(label, _)| label.clone())
+        .or_else(|| {
+            let node = eval.map_or(&run.path, |e| &e.path);
+            JobSpec::read(node).ok().map(|spec| spec.label)
+        });
     LsRow {
-        state: if locked { "running" } else { "orphan" }.to_string(),
-        params: label.map(label_params).unwrap_or_default(),
+        state: busy.map_or("orphan".to_string(), |a| a.label()),
+        params: label.as_deref().map(label_params).unwrap_or_default(),
         train: run.short.chars().take(SHORT).collect(),
         eval: eval_short.chars().take(SHORT).collect(),
         metrics: eval.map(eval_means).unwrap_or_default(),

@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod diff_format;
 pub mod gc;
+pub mod jobs;
 pub mod listing;
 pub mod lookup;
 pub mod scan;

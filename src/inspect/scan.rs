@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::dag::lock::NodeLock;
+use super::jobs::activity;
 use crate::dag::plan::{CellRecord, CELLS_FILE};
 use crate::dag::store::{read_done, DoneRecord, Store};
 
@@ -123,15 +123,16 @@ pub fn scan_all(store: &Store) -> Vec<PipelineDir> {
 }
 
 impl RunDir {
-    /// Whether this run or any of its evals is locked by a running process.
-    pub fn any_lock_held(&self) -> bool {
-        NodeLock::is_held(&self.path) || self.evals.iter().any(|e| NodeLock::is_held(&e.path))
+    /// Whether this run or one of its evals is being computed (its lock is
+    /// held) or has a batch job queued.
+    pub fn is_busy(&self) -> bool {
+        activity(&self.path).is_some() || self.evals.iter().any(|e| activity(&e.path).is_some())
     }
 }
 
 impl PipelineDir {
-    /// Whether any node of this pipeline is locked by a running process.
-    pub fn any_lock_held(&self) -> bool {
-        self.runs.iter().any(RunDir::any_lock_held)
+    /// Whether any node of this pipeline is being computed or queued.
+    pub fn is_busy(&self) -> bool {
+        self.runs.iter().any(RunDir::is_busy)
     }
 }

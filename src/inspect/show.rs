@@ -1,15 +1,16 @@
 //! `runner show KEY`: everything about one train or eval node — its resolved
-//! config, provenance, eval metrics, and the files in its folder with sizes.
+//! config, provenance, batch jobs (ids, states, logs), eval metrics, and the
+//! files in its folder with sizes.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use super::jobs::{activity, history};
 use super::lookup::{find_node, FoundNode};
 use super::scan::subdirs;
 use super::text::{aligned, bytes, short_number};
-use crate::dag::lock::NodeLock;
 use crate::dag::provenance::PROVENANCE_FILE;
 use crate::dag::store::Store;
 use crate::eval::run::{read_summary, SUMMARY_FILE};
@@ -91,12 +92,10 @@ fn file_section(path: &Path) -> String {
 /// The full description of node `node`.
 pub fn describe_node(node: &FoundNode) -> String {
     let mut out = String::new();
-    let state = if NodeLock::is_held(&node.path) {
-        "running"
-    } else if node.done.is_some() {
-        "done"
-    } else {
-        "incomplete (no DONE)"
+    let state = match activity(&node.path) {
+        Some(busy) => busy.label(),
+        None if node.done.is_some() => "done".to_string(),
+        None => "incomplete (no DONE)".to_string(),
     };
     let _ = writeln!(out, "{} {} ({})", node.kind, node.key_text(), state);
     let _ = writeln!(out, "pipeline: {}", node.pipeline);
@@ -111,6 +110,7 @@ pub fn describe_node(node: &FoundNode) -> String {
     out.push_str(&file_section(&config));
     let _ = writeln!(out, "\nprovenance:");
     out.push_str(&file_section(&node.path.join(PROVENANCE_FILE)));
+    out.push_str(&history(&node.path));
     let _ = writeln!(out, "\nmetrics:");
     out.push_str(&metrics_text(node));
     let _ = writeln!(out, "\nfiles:");

@@ -262,7 +262,7 @@ mod tests {
                 dir.path(),
                 "test",
                 &Progress::new(false),
-                crate::train::Device::Cpu,
+                crate::device::Device::Cpu,
             )
             .unwrap();
             let log = std::fs::read_to_string(dir.path().join("train_log.csv")).unwrap();

@@ -305,6 +305,79 @@ fn load_text(
     })
 }
 
+/// A typed YAML file other than a pipeline (a cluster profile), read with the
+/// pipeline file's rules: YAML 1.2 booleans, duplicate keys and unknown keys
+/// rejected, every error one line naming the file, line, column and key.
+#[derive(Debug, Clone)]
+pub struct TypedFile<T> {
+    /// The typed content.
+    pub value: T,
+    file: PathBuf,
+    locations: Locations,
+}
+
+impl<T> TypedFile<T> {
+    /// An error about the value at dotted `path`, placed where it is written.
+    pub fn error_at(&self, path: &str, message: impl Into<String>) -> ConfigError {
+        let ctx = Context {
+            file: &self.file,
+            locations: &self.locations,
+        };
+        ctx.at_file(path, message)
+    }
+}
+
+/// Reads `path` as a `T` (an empty file or one of comments only is `T`'s
+/// default); `what` names the file in errors ("profile file not found").
+pub fn load_typed_file<T: serde::de::DeserializeOwned + Default>(
+    path: &Path,
+    what: &str,
+) -> Result<TypedFile<T>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ConfigError::file(path, format!("{what} file not found"))
+        } else {
+            ConfigError::file(path, format!("cannot read {what} file: {e}"))
+        }
+    })?;
+    let locations = Locations::parse(&text);
+    let ctx = Context {
+        file: path,
+        locations: &locations,
+    };
+    let only_comments = text.lines().all(|l| {
+        let l = l.trim_start_matches('\u{feff}').trim();
+        l.is_empty() || l.starts_with('#')
+    });
+    let tree: Value = if only_comments {
+        Value::Object(Default::default())
+    } else {
+        serde_saphyr::from_str_with_options(&text, yaml_options()).map_err(|e| {
+            let location = e.location().filter(|l| l.line() > 0);
+            ConfigError {
+                line: location.map(|l| l.line() as usize),
+                column: location.map(|l| l.column() as usize),
+                ..ConfigError::file(path, format!("invalid YAML: {}", yaml_message(&e)))
+            }
+        })?
+    };
+    if !tree.is_object() {
+        return Err(ctx.at_file(
+            "",
+            format!("the top level must be a mapping, got {}", kind_of(&tree)),
+        ));
+    }
+    let value: T = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
+        let (key, message) = explain_type_error(&e, &tree);
+        ctx.at_file(&key, message)
+    })?;
+    Ok(TypedFile {
+        value,
+        file: path.to_path_buf(),
+        locations,
+    })
+}
+
 /// Top-level sections that have defaults; written empty, they mean the defaults.
 const OPTIONAL_SECTIONS: [&str; 5] = ["model", "train", "loss", "eval", "report"];
 
@@ -773,7 +846,7 @@ mod tests {
     #[test]
     fn device_is_in_the_training_key_only_when_asked() {
         use crate::dag::plan::{build_plan, NodeKind};
-        use crate::train::device::{resolve, Device};
+        use crate::device::{resolve, Device};
         let dir = tempfile::tempdir().unwrap();
         let store = crate::dag::store::Store::new(dir.path().join("c"), dir.path().join("r"));
         let train_key = |overrides: &[&str]| {
@@ -805,9 +878,9 @@ mod tests {
         let device = |o: &str| load(MINIMAL, &[o]).map(|p| p.cells[0].config.train.device);
         assert_eq!(device("train.device=auto"), Ok(DeviceChoice::Auto));
         assert_eq!(device("train.device=cpu"), Ok(DeviceChoice::Cpu));
-        assert_eq!(device("train.device=cuda"), Ok(DeviceChoice::Cuda(0)));
+        assert_eq!(device("train.device=cuda"), Ok(DeviceChoice::AnyCuda));
         assert_eq!(device("train.device=cuda:3"), Ok(DeviceChoice::Cuda(3)));
-        for text in ["auto", "cpu", "cuda:0", "cuda:12"] {
+        for text in ["auto", "cpu", "cuda", "cuda:0", "cuda:12"] {
             let choice: DeviceChoice = text.parse().unwrap();
             assert_eq!(choice.to_string(), text);
         }

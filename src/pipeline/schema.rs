@@ -424,7 +424,10 @@ pub enum DeviceChoice {
     Auto,
     /// The flex CPU backend.
     Cpu,
-    /// CUDA GPU number N (`cuda` means `cuda:0`).
+    /// Any one CUDA GPU (`cuda`): the one the executor hands to the node
+    /// (`cuda:0` when nothing hands out GPUs).
+    AnyCuda,
+    /// CUDA GPU number N (`cuda:N`).
     Cuda(u32),
 }
 
@@ -433,6 +436,7 @@ impl std::fmt::Display for DeviceChoice {
         match self {
             DeviceChoice::Auto => f.write_str("auto"),
             DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::AnyCuda => f.write_str("cuda"),
             DeviceChoice::Cuda(n) => write!(f, "cuda:{n}"),
         }
     }
@@ -445,7 +449,7 @@ impl std::str::FromStr for DeviceChoice {
         match text {
             "auto" => Ok(DeviceChoice::Auto),
             "cpu" => Ok(DeviceChoice::Cpu),
-            "cuda" => Ok(DeviceChoice::Cuda(0)),
+            "cuda" => Ok(DeviceChoice::AnyCuda),
             _ => text
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse::<u32>().ok())

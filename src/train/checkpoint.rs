@@ -1,33 +1,28 @@
-//! Model weights and resumable training checkpoints, written atomically.
+//! Resumable training checkpoints, written atomically.
 //!
-//! A checkpoint is one safetensors file: every model parameter as an F32 tensor
-//! named by its module path (`encoder.convs.0.weight`, readable by PyTorch or
-//! candle), the optimizer state as one U8 tensor (burn's record of Adam's moments),
-//! and in the metadata the epoch, the step, the RNG states, the parameter ids and
-//! the training log so far. Resuming from it continues bit for bit.
+//! A checkpoint is one safetensors file: the weights as in `model.safetensors`
+//! (see [`crate::weights`]), the optimizer state as one U8 tensor (burn's record
+//! of Adam's moments), and in the metadata the epoch, the step, the RNG states,
+//! the parameter ids, the training log so far and the running log window.
+//! Resuming from it continues bit for bit, also from the middle of an epoch.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use burn::module::{Module, ParamId};
+use burn::module::ParamId;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, Optimizer};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-use burn::store::{ModuleSnapshot, TensorSnapshot};
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::TensorData;
+use burn::tensor::backend::AutodiffBackend;
 use rand_pcg::Pcg64;
-use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::atomic::write_atomic;
 use crate::loss::LossParams;
 use crate::model::Vae;
-use crate::pipeline::schema::ModelSpec;
+use crate::weights::{apply_weights, serialize, weight_entries, LOSS_PREFIX};
 
-/// File name of the final weights inside a run directory.
-pub const MODEL_FILE: &str = "model.safetensors";
 /// File name of the last complete epoch's checkpoint inside a run directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 
@@ -59,167 +54,12 @@ pub struct TrainState {
     pub wall_s: f64,
     /// Last finite total loss.
     pub last_finite: Option<f64>,
-}
-
-/// Prefix of the loss's own parameters (learned sigma, kernel head) in weight files.
-const LOSS_PREFIX: &str = "loss.";
-
-/// Parameter tensors of `module`: (`prefix` + path, id, data).
-fn parameters<B: Backend, M: Module<B>>(
-    module: &M,
-    prefix: &str,
-) -> Result<Vec<(String, ParamId, TensorData)>> {
-    module
-        .collect(None, None, false)
-        .into_iter()
-        .map(|s| {
-            let id = s
-                .tensor_id
-                .ok_or_else(|| anyhow!("parameter {} has no id", s.full_path()))?;
-            let data = s
-                .to_data()
-                .map_err(|e| anyhow!("reading {}: {e:?}", s.full_path()))?;
-            Ok((
-                format!("{prefix}{}", s.full_path()),
-                id,
-                data.convert::<f32>(),
-            ))
-        })
-        .collect()
-}
-
-/// One safetensors entry: name, dtype, shape, little-endian bytes.
-type Entry = (String, Dtype, Vec<usize>, Vec<u8>);
-
-/// Serialises `tensors` (name, dtype, shape, bytes) and `metadata` as safetensors.
-fn serialize(tensors: &[Entry], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
-    let views = tensors
-        .iter()
-        .map(|(name, dtype, shape, bytes)| {
-            TensorView::new(*dtype, shape.clone(), bytes)
-                .map(|view| (name.clone(), view))
-                .map_err(|e| anyhow!("tensor {name}: {e}"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, Some(metadata))
-        .map_err(|e| anyhow!("serialising safetensors: {e}"))
-}
-
-/// The parameters of the model and of the loss as safetensors entries, with the
-/// id of each path.
-fn weight_entries<B: Backend>(
-    model: &Vae<B>,
-    loss: &LossParams<B>,
-) -> Result<(Vec<Entry>, HashMap<String, String>)> {
-    let mut tensors = Vec::new();
-    let mut ids = HashMap::new();
-    let all = parameters(model, "")?
-        .into_iter()
-        .chain(parameters(loss, LOSS_PREFIX)?);
-    for (path, id, data) in all {
-        let shape = data.shape.to_vec();
-        let bytes = data.as_bytes().to_vec();
-        ids.insert(path.clone(), id.serialize());
-        tensors.push((path, Dtype::F32, shape, bytes));
-    }
-    Ok((tensors, ids))
-}
-
-/// Writes the weights of `model` and the loss's learned parameters (under
-/// `loss.`) to `path` as safetensors (temporary sibling, then rename).
-pub fn save_model<B: Backend>(model: &Vae<B>, loss: &LossParams<B>, path: &Path) -> Result<()> {
-    let (tensors, _) = weight_entries(model, loss)?;
-    let metadata = HashMap::from([("format".to_string(), "runner-model-1".to_string())]);
-    let bytes = serialize(&tensors, metadata)?;
-    write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
-}
-
-/// Sets every parameter of `module` to `fetch(path, shape)` (path = `prefix` +
-/// module path); returns the module's id of each path.
-fn apply_parameters<B: Backend, M: Module<B>>(
-    module: &mut M,
-    prefix: &str,
-    mut fetch: impl FnMut(&str, &[usize]) -> Result<TensorData>,
-) -> Result<HashMap<String, ParamId>> {
-    let fresh = module.collect(None, None, false);
-    let mut snapshots = Vec::with_capacity(fresh.len());
-    let mut new_ids = HashMap::new();
-    for s in fresh {
-        let path = format!("{prefix}{}", s.full_path());
-        let data = fetch(&path, &s.shape.to_vec())?;
-        let id = s.tensor_id.unwrap_or_default();
-        new_ids.insert(path, id);
-        snapshots.push(TensorSnapshot::from_data(
-            data,
-            s.path_stack.unwrap_or_default(),
-            s.container_stack.unwrap_or_default(),
-            id,
-        ));
-    }
-    let result = module.apply(snapshots, None, None, false);
-    if !result.errors.is_empty() {
-        bail!("could not set the parameters: {:?}", result.errors);
-    }
-    Ok(new_ids)
-}
-
-/// Loads the parameters stored in `file` (safetensors bytes) under `prefix` into
-/// `module`, matching by module path; returns the module's id of each stored path.
-fn apply_weights<B: Backend, M: Module<B>>(
-    module: &mut M,
-    prefix: &str,
-    file: &SafeTensors,
-    origin: &Path,
-) -> Result<HashMap<String, ParamId>> {
-    apply_parameters(module, prefix, |path, shape| {
-        let view = file
-            .tensor(path)
-            .map_err(|_| anyhow!("it has no tensor {path}"))?;
-        if view.shape() != shape || view.dtype() != Dtype::F32 {
-            bail!(
-                "tensor {path} has shape {:?}, the model needs {shape:?}",
-                view.shape(),
-            );
-        }
-        Ok(TensorData::from_bytes_vec(
-            view.data().to_vec(),
-            view.shape().to_vec(),
-            burn::tensor::DType::F32,
-        ))
-    })
-    .with_context(|| format!("loading weights from {}", origin.display()))
-}
-
-/// `target` with every parameter set to the value of the same path in `source`:
-/// the same network moved to another backend or device (values exactly).
-pub fn copy_parameters<A: Backend, B: Backend, S: Module<A>, T: Module<B>>(
-    source: &S,
-    mut target: T,
-) -> Result<T> {
-    let mut values: HashMap<String, TensorData> = parameters(source, "")?
-        .into_iter()
-        .map(|(path, _, data)| (path, data))
-        .collect();
-    apply_parameters(&mut target, "", |path, shape| {
-        let data = values
-            .remove(path)
-            .ok_or_else(|| anyhow!("the source network has no parameter {path}"))?;
-        if data.shape.to_vec() != shape {
-            bail!("parameter {path}: shape {:?} vs {shape:?}", data.shape);
-        }
-        Ok(data)
-    })?;
-    Ok(target)
-}
-
-/// Reads weights written by [`save_model`] into a fresh network of `spec`.
-pub fn load_model<B: Backend>(spec: &ModelSpec, path: &Path, device: &B::Device) -> Result<Vae<B>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let file = SafeTensors::deserialize(&bytes)
-        .map_err(|e| anyhow!("{}: not a safetensors file: {e}", path.display()))?;
-    let mut model = Vae::new(spec, device);
-    apply_weights(&mut model, "", &file, path)?;
-    Ok(model)
+    /// Running sums of the log row being accumulated (total, each term, KL)
+    /// and how many steps they hold: a checkpoint taken between two log rows
+    /// (mid-epoch, on a stop request) continues the same row.
+    pub window: Vec<f64>,
+    /// Steps summed in `window`.
+    pub window_steps: u64,
 }
 
 /// The optimizer of the network.
@@ -311,6 +151,18 @@ pub fn save_checkpoint<B: AutodiffBackend>(
         ("shuffle_rng".to_string(), json(&state.shuffle_rng)?),
         ("param_ids".to_string(), json(&ids)?),
         ("train_log".to_string(), state.log.clone()),
+        (
+            "log_window".to_string(),
+            // As bit patterns: exact, whatever the JSON float parser does.
+            json(&(
+                state
+                    .window
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<u64>>(),
+                state.window_steps,
+            ))?,
+        ),
     ]);
     let bytes = serialize(&tensors, metadata)?;
     write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
@@ -376,6 +228,13 @@ pub fn load_checkpoint<B: AutodiffBackend>(
             .parse::<f64>()
             .with_context(|| format!("bad `{key}`"))
     };
+    // Checkpoints written only at epoch ends (by earlier runners) have no
+    // window: a log row always closes an epoch, so it is empty there.
+    let (window, window_steps): (Vec<u64>, u64) = match meta.get("log_window") {
+        Some(text) => serde_json::from_str(text).context("bad `log_window`")?,
+        None => (Vec::new(), 0),
+    };
+    let window = window.into_iter().map(f64::from_bits).collect();
     let state = TrainState {
         epoch: parse("epoch")? as u32,
         step: parse("step")? as u64,
@@ -385,6 +244,8 @@ pub fn load_checkpoint<B: AutodiffBackend>(
         log: get("train_log")?.clone(),
         wall_s: parse("wall_s")?,
         last_finite: serde_json::from_str(get("last_finite")?)?,
+        window,
+        window_steps,
     };
     Ok((t, state))
 }

@@ -1,5 +1,6 @@
 //! The training loop: Adam on the loss mix, seeded, with a progress bar, a CSV
-//! log, interruption at step boundaries and divergence detection.
+//! log, a checkpoint after every epoch and at any step where a stop is asked
+//! for (Ctrl-C, SIGTERM, Slurm's time-limit warning), and divergence detection.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -7,24 +8,24 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
 use super::checkpoint::{
-    copy_parameters, load_checkpoint, save_checkpoint, save_model, LossAdam, TrainState,
-    Trainables, VaeAdam, CHECKPOINT_FILE, MODEL_FILE,
+    load_checkpoint, save_checkpoint, LossAdam, TrainState, Trainables, VaeAdam, CHECKPOINT_FILE,
 };
-use super::device::Device;
 use super::schedule::learning_rate;
-use super::{CpuBackend, TrainBackend};
 use crate::atomic::write_atomic;
+use crate::backend::{batch_tensor, normal_noise, on_own_thread, CpuBackend, TrainBackend};
 use crate::data::ImageSet;
+use crate::device::Device;
 use crate::loss::{LossMix, LossParams};
 use crate::model::Vae;
 use crate::pipeline::schema::{OptimizerConfig, ResolvedPipeline};
 use crate::progress::Progress;
+use crate::weights::{copy_parameters, save_model, MODEL_FILE};
 
 /// Why training stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -39,9 +40,13 @@ pub enum TrainError {
         /// Last finite total loss, or "none".
         last_finite: String,
     },
-    /// The user pressed Ctrl-C.
-    #[error("interrupted")]
-    Interrupted,
+    /// A stop was asked for ([`crate::interrupt`]); the checkpoint of the last
+    /// finished step is saved, so a re-run continues from there.
+    #[error("stopped at step {step}; the checkpoint is saved")]
+    Stopped {
+        /// Steps completed and saved.
+        step: u64,
+    },
     /// Anything else (I/O, serialisation).
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -52,41 +57,6 @@ pub const TRAIN_LOG: &str = "train_log.csv";
 
 /// How many steps each train_log.csv row averages.
 const LOG_EVERY: u64 = 10;
-
-/// Copies images `indices` of `set` into a `[B, C, H, W]` tensor.
-pub fn batch_tensor<B: Backend>(
-    set: &ImageSet,
-    indices: &[usize],
-    device: &B::Device,
-) -> Tensor<B, 4> {
-    let len = set.image_len();
-    let mut pixels = Vec::with_capacity(indices.len() * len);
-    for &i in indices {
-        pixels.extend_from_slice(set.image(i));
-    }
-    let shape = [indices.len(), set.channels, set.height, set.width];
-    Tensor::from_data(TensorData::new(pixels, shape), device)
-}
-
-/// `rows` x `cols` standard normal numbers (Box-Muller) from `rng`.
-pub fn normal_noise<B: Backend>(
-    rng: &mut Pcg64,
-    rows: usize,
-    cols: usize,
-    device: &B::Device,
-) -> Tensor<B, 2> {
-    let mut values = Vec::with_capacity(rows * cols);
-    while values.len() < rows * cols {
-        let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-        let u2: f64 = rng.random::<f64>();
-        let r = (-2.0 * u1.ln()).sqrt();
-        let t = std::f64::consts::TAU * u2;
-        values.push((r * t.cos()) as f32);
-        values.push((r * t.sin()) as f32);
-    }
-    values.truncate(rows * cols);
-    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
-}
 
 /// Builds the initial network of `cfg` on `device`. The weights are drawn on the
 /// CPU with the RNG seeded by `train.seed` and copied over, so one seed gives the
@@ -132,28 +102,15 @@ fn fresh_state(cfg: &ResolvedPipeline, n: usize, names: &[&str]) -> TrainState {
         log,
         wall_s: 0.0,
         last_finite: None,
+        window: vec![0.0; names.len() + 2],
+        window_steps: 0,
     }
 }
 
-/// Runs `f` on a rayon pool of its own with one thread.
-///
-/// burn-flex parallelises reductions with rayon, whose work splitting depends on
-/// what other threads are doing, so float sums (and so the loss curve) could differ
-/// between runs when several nodes share the global pool. One thread per node makes
-/// every run bit-reproducible; nodes run side by side with `-j N` instead (and the
-/// benchmark found flex's second thread adds almost nothing to a step).
-pub fn on_own_thread<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, TrainError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .map_err(|e| anyhow::anyhow!("starting a worker thread: {e}"))?;
-    Ok(pool.install(f))
-}
-
 /// Trains the VAE of `cfg` on `data` in `dir` on `device`: a checkpoint after
-/// every epoch (resumed from when present, also on another device), then
-/// `model.safetensors` and `train_log.csv`. `label` names the node on the
-/// progress bar.
+/// every epoch and when a stop is asked for (resumed from when present, also on
+/// another device), then `model.safetensors` and `train_log.csv`. `label` names
+/// the node on the progress bar.
 pub fn train(
     cfg: &ResolvedPipeline,
     data: &ImageSet,
@@ -167,7 +124,7 @@ pub fn train(
             train_on::<TrainBackend>(cfg, data, dir, label, progress, &Default::default())
         })?,
         #[cfg(feature = "cuda")]
-        Device::Cuda(n) => train_on::<super::CudaTrainBackend>(
+        Device::Cuda(n) => train_on::<crate::backend::CudaTrainBackend>(
             cfg,
             data,
             dir,
@@ -176,7 +133,7 @@ pub fn train(
             &burn::backend::cuda::CudaDevice::new(n),
         ),
         #[cfg(not(feature = "cuda"))]
-        Device::Cuda(_) => Err(anyhow::Error::new(super::DeviceError::NotBuilt).into()),
+        Device::Cuda(_) => Err(anyhow::Error::new(crate::device::DeviceError::NotBuilt).into()),
     }
 }
 
@@ -199,8 +156,15 @@ fn train_on<B: AutodiffBackend>(
     let fresh = fresh_trainables(cfg, device);
     let checkpoint = dir.join(CHECKPOINT_FILE);
     let (mut t, mut state) = if checkpoint.exists() {
-        let (t, state) = load_checkpoint(fresh, &checkpoint, device)?;
-        progress.println(format!("{label}: resuming after epoch {}", state.epoch));
+        let (t, mut state) = load_checkpoint(fresh, &checkpoint, device)?;
+        if state.window_steps == 0 {
+            // Written at an epoch end by an earlier runner: no window stored.
+            state.window = vec![0.0; names.len() + 2];
+        }
+        progress.println(format!(
+            "{label}: resuming after epoch {}, step {}",
+            state.epoch, state.step
+        ));
         (t, state)
     } else {
         (fresh, fresh_state(cfg, data.len(), &names))
@@ -211,22 +175,27 @@ fn train_on<B: AutodiffBackend>(
     let steps_per_epoch = n.div_ceil(batch) as u64;
     let epochs = cfg.train.epochs;
     let bar = progress.bar(label, n as u64 * u64::from(epochs));
-    bar.set_position(n as u64 * u64::from(state.epoch));
+    // Steps of the current epoch already done (a checkpoint taken mid-epoch).
+    let mut done_in_epoch = state.step - u64::from(state.epoch) * steps_per_epoch;
+    bar.set_position(
+        n as u64 * u64::from(state.epoch) + (done_in_epoch * batch as u64).min(n as u64),
+    );
     // Wall time continues across resumes.
     let (start, wall_before) = (Instant::now(), state.wall_s);
-    // Running sums over the current log window: total, each term, KL.
-    let mut window = vec![0f64; names.len() + 2];
-    let mut window_steps = 0u64;
+    let wall = |start: Instant| wall_before + start.elapsed().as_secs_f64();
 
     for epoch in state.epoch + 1..=epochs {
-        if cfg.train.shuffle {
+        // A resumed epoch keeps the order it was shuffled into.
+        if cfg.train.shuffle && done_in_epoch == 0 {
             state.order.shuffle(&mut state.shuffle_rng);
         }
         let order = state.order.clone();
-        for chunk in order.chunks(batch) {
+        for chunk in order.chunks(batch).skip(done_in_epoch as usize) {
             if crate::interrupt::requested() {
-                bar.abandon_with_message("interrupted");
-                return Err(TrainError::Interrupted);
+                state.wall_s = wall(start);
+                save_checkpoint(&t, &state, &checkpoint)?;
+                bar.abandon_with_message("stopped");
+                return Err(TrainError::Stopped { step: state.step });
             }
             let lr = learning_rate(&cfg.train, state.step);
             state.step += 1;
@@ -247,33 +216,30 @@ fn train_on<B: AutodiffBackend>(
                 });
             }
             state.last_finite = Some(total);
-            for (slot, value) in window.iter_mut().zip(&scalars) {
+            for (slot, value) in state.window.iter_mut().zip(&scalars) {
                 *slot += value;
             }
-            window_steps += 1;
+            state.window_steps += 1;
 
             if step.is_multiple_of(LOG_EVERY) || step.is_multiple_of(steps_per_epoch) {
-                let k = window_steps as f64;
+                let k = state.window_steps as f64;
                 let _ = write!(state.log, "{epoch},{step}");
-                for v in &window {
+                for v in &state.window {
                     let _ = write!(state.log, ",{:.6}", v / k);
                 }
-                let _ = writeln!(
-                    state.log,
-                    ",{lr:e},{:.3}",
-                    wall_before + start.elapsed().as_secs_f64()
-                );
+                let _ = writeln!(state.log, ",{lr:e},{:.3}", wall(start));
                 bar.set_message(format!(
                     "epoch {epoch}/{epochs} step {step} loss {:.4}",
-                    window[0] / k
+                    state.window[0] / k
                 ));
-                window.iter_mut().for_each(|v| *v = 0.0);
-                window_steps = 0;
+                state.window.iter_mut().for_each(|v| *v = 0.0);
+                state.window_steps = 0;
             }
             bar.inc(chunk.len() as u64);
         }
+        done_in_epoch = 0;
         state.epoch = epoch;
-        state.wall_s = wall_before + start.elapsed().as_secs_f64();
+        state.wall_s = wall(start);
         save_checkpoint(&t, &state, &checkpoint)?;
         if !progress.interactive() {
             progress.println(format!(

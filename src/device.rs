@@ -71,9 +71,12 @@ pub fn resolve(choice: DeviceChoice) -> Result<Device, DeviceError> {
             Ok(_) => Device::Cuda(0),
             Err(_) => Device::Cpu,
         }),
-        DeviceChoice::Cuda(n) => {
+        DeviceChoice::AnyCuda | DeviceChoice::Cuda(_) => {
             let gpus = cuda_gpus().map_err(Clone::clone)?;
-            let index = n as usize;
+            let index = match choice {
+                DeviceChoice::Cuda(n) => n as usize,
+                _ => 0,
+            };
             if index < gpus.len() {
                 Ok(Device::Cuda(index))
             } else {
@@ -84,6 +87,12 @@ pub fn resolve(choice: DeviceChoice) -> Result<Device, DeviceError> {
             }
         }
     }
+}
+
+/// How many CUDA GPUs this machine has (0 without a driver, a GPU or the
+/// `cuda` feature).
+pub fn gpu_count() -> usize {
+    cuda_gpus().map_or(0, <[String]>::len)
 }
 
 /// Why `auto` means the CPU on this machine (a clause: "this runner was built

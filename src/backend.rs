@@ -1,0 +1,71 @@
+//! The tensor backends and what training and evaluation share on them: the
+//! backend types, a one-thread pool for reproducible CPU sums, batches copied
+//! from an [`ImageSet`], and seeded Gaussian noise.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use rand::Rng;
+use rand_pcg::Pcg64;
+
+use crate::data::ImageSet;
+
+/// The CPU backend (burn's pure-Rust flex backend).
+pub type CpuBackend = burn::backend::Flex;
+/// The CPU backend with autodiff, used for training.
+pub type TrainBackend = burn::backend::Autodiff<CpuBackend>;
+/// The CUDA backend (burn-cuda with kernel fusion; kernels JIT-compiled by NVRTC).
+#[cfg(feature = "cuda")]
+pub type CudaBackend = burn::backend::Cuda;
+/// The CUDA backend with autodiff, used for training on a GPU.
+#[cfg(feature = "cuda")]
+pub type CudaTrainBackend = burn::backend::Autodiff<CudaBackend>;
+
+/// Runs `f` on a rayon pool of its own with one thread.
+///
+/// burn-flex parallelises reductions with rayon, whose work splitting depends on
+/// what other threads are doing, so float sums (and so the loss curve) could differ
+/// between runs when several nodes share the global pool. One thread per node makes
+/// every run bit-reproducible; nodes run side by side with `-j N` instead (and the
+/// benchmark found flex's second thread adds almost nothing to a step).
+pub fn on_own_thread<T: Send>(f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| anyhow::anyhow!("starting a worker thread: {e}"))?;
+    Ok(pool.install(f))
+}
+
+/// Copies images `indices` of `set` into a `[B, C, H, W]` tensor.
+pub fn batch_tensor<B: Backend>(
+    set: &ImageSet,
+    indices: &[usize],
+    device: &B::Device,
+) -> Tensor<B, 4> {
+    let len = set.image_len();
+    let mut pixels = Vec::with_capacity(indices.len() * len);
+    for &i in indices {
+        pixels.extend_from_slice(set.image(i));
+    }
+    let shape = [indices.len(), set.channels, set.height, set.width];
+    Tensor::from_data(TensorData::new(pixels, shape), device)
+}
+
+/// `rows` x `cols` standard normal numbers (Box-Muller) from `rng`.
+pub fn normal_noise<B: Backend>(
+    rng: &mut Pcg64,
+    rows: usize,
+    cols: usize,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    let mut values = Vec::with_capacity(rows * cols);
+    while values.len() < rows * cols {
+        let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
+        let u2: f64 = rng.random::<f64>();
+        let r = (-2.0 * u1.ln()).sqrt();
+        let t = std::f64::consts::TAU * u2;
+        values.push((r * t.cos()) as f32);
+        values.push((r * t.sin()) as f32);
+    }
+    values.truncate(rows * cols);
+    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+}

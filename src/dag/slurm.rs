@@ -1,0 +1,926 @@
+//! The Slurm executor. runner is the driver, as in Snakemake's Slurm plugin
+//! and Nextflow: each ready node becomes one `sbatch` job that runs
+//! `runner node KEY`; the driver watches the jobs and submits the next ones.
+//! The DAG logic stays here, the cluster only runs single nodes.
+//!
+//! - **Submission** happens under the node lock: the driver writes `node.json`
+//!   (what to run) and `job.json` (an attempt "submitting", then the job id)
+//!   before the job can do anything (it waits for the lock). A second driver, or
+//!   a restarted one, finds the recorded job queued or running and attaches to
+//!   it instead of submitting again.
+//! - **Status**: the job's `job_exit.json` is the source of truth, checked
+//!   every second (a cheap read); `squeue` runs once per interval for all jobs
+//!   (growing while nothing changes) to notice jobs that ended without writing
+//!   it; `sacct`, where the cluster keeps accounting, tells their final state
+//!   once squeue has forgotten them. A job that is gone and left no exit
+//!   record is waited for `latency_wait` seconds (shared file systems lag) and
+//!   is never taken as a success unless its DONE is there.
+//! - **Resubmission**: a training job told its time limit is near (SIGUSR2)
+//!   saves its checkpoint and exits with [`EXIT_RESUBMIT`]; it is submitted
+//!   again and resumes. A job preempted or lost with its node is submitted
+//!   again up to `--retries` times.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+
+use super::executor::{Executor, Finished};
+use super::job::{Attempt, ExitRecord, JobRecord, JobSpec};
+use super::lock::NodeLock;
+use super::plan::{NodeKind, Plan};
+use super::provenance::{hostname, rfc3339_utc, unix_now};
+use super::store::{is_done, Store};
+use super::work::{DeviceNeed, Outcome};
+use crate::interrupt::StopReason;
+use crate::pipeline::schema::DeviceChoice;
+use crate::progress::Progress;
+use crate::slurm::batch::{job_name, resource_args, sbatch_args, shell_quote, BatchJob};
+use crate::slurm::state::QueueEntry;
+use crate::slurm::{JobState, Profile, Slurm};
+
+/// Exit code of `runner node` when it stopped at a checkpoint and asks to be
+/// submitted again (sysexits' EX_TEMPFAIL: "try again later").
+pub const EXIT_RESUBMIT: i32 = 75;
+
+/// How the driver submits and where the jobs find everything.
+#[derive(Debug, Clone)]
+pub struct SlurmOptions {
+    /// The cluster profile.
+    pub profile: Profile,
+    /// Submissions again after a preemption, a node failure or a time limit
+    /// reached without a checkpoint, per node.
+    pub retries: u32,
+    /// Recompute fresh nodes too (`runner node --force`).
+    pub force: bool,
+    /// The runner binary the jobs run.
+    pub runner: PathBuf,
+    /// The jobs' working folder (absolute): where the pipeline's relative data
+    /// paths are found.
+    pub workdir: PathBuf,
+    /// The results and cache folders, absolute, as the jobs see them.
+    pub store: Store,
+}
+
+/// Checks, before anything is submitted, that Slurm is there, that it takes
+/// jobs of each kind this plan will submit (`sbatch --test-only` with the
+/// profile's partition, account, QOS and resources), and that the cells that
+/// ask for a GPU get one from the profile.
+pub fn preflight(
+    plan: &Plan,
+    force: bool,
+    opts: &SlurmOptions,
+    slurm: &Slurm,
+) -> Result<(), String> {
+    slurm.check_installed()?;
+    let to_run = plan.to_run(force);
+    let mut kinds: Vec<&str> = Vec::new();
+    for (i, node) in plan.nodes.iter().enumerate() {
+        if !to_run[i] || node.kind == NodeKind::Report {
+            continue;
+        }
+        let kind = node.kind.name();
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+        if matches!(node.kind, NodeKind::Train | NodeKind::Eval) {
+            let cell = &plan.pipeline.cells[node.cells[0]].config;
+            let wants_gpu = matches!(
+                cell.train.device,
+                DeviceChoice::AnyCuda | DeviceChoice::Cuda(_)
+            );
+            let gets_gpu = opts
+                .profile
+                .resources(kind)
+                .gpus
+                .as_ref()
+                .is_some_and(|g| g.any());
+            if wants_gpu && !gets_gpu {
+                return Err(format!(
+                    "train.device is {} but the profile gives {kind} jobs no GPU: set \
+                     {kind}.gpus in the profile (or train.device: auto)",
+                    cell.train.device
+                ));
+            }
+        }
+    }
+    for kind in kinds {
+        let args = resource_args(&opts.profile, opts.profile.resources(kind));
+        slurm
+            .test_submit(&args)
+            .map_err(|e| format!("sbatch refuses {kind} jobs with this profile: {e}"))?;
+    }
+    Ok(())
+}
+
+/// A node the driver watches.
+struct Tracked {
+    index: usize,
+    job: JobSpec,
+    /// Its folder, as this process sees it.
+    dir: PathBuf,
+    /// The job running it; `None` while another process holds the node (it is
+    /// checked again every tick).
+    job_id: Option<String>,
+    /// Submitted by this driver (cancelled on Ctrl-C).
+    own: bool,
+    /// The job's log file.
+    log: Option<PathBuf>,
+    /// When the driver started watching the node.
+    since: Instant,
+    /// Resubmissions spent on transient failures.
+    retries_used: u32,
+    /// Steps saved by the last checkpointed attempt.
+    last_step: Option<u64>,
+    /// The job's state as squeue last said.
+    state: Option<JobState>,
+    /// Since when the job is ended or gone from the queue without the node
+    /// being resolved (waiting out `latency_wait`).
+    gone_since: Option<Instant>,
+}
+
+/// Where a node stands after trying to hand it to Slurm.
+enum Placement {
+    /// Complete already.
+    Done,
+    /// A job submitted earlier is queued or running it.
+    Attached(String, Option<PathBuf>),
+    /// Submitted now.
+    Submitted(String, PathBuf),
+    /// Another process holds the node; look again later.
+    Busy,
+}
+
+/// What a node's watch keeps across its resubmissions.
+#[derive(Debug, Clone, Copy)]
+struct Carry {
+    since: Instant,
+    retries_used: u32,
+    last_step: Option<u64>,
+}
+
+/// What to do with a node whose job ended.
+enum Verdict {
+    /// It is finished: this is how.
+    Finished(Outcome),
+    /// Submit it again; `counted`: spends one of the retries.
+    Resubmit { why: String, counted: bool },
+}
+
+/// Runs nodes as Slurm batch jobs.
+pub struct SlurmExecutor {
+    slurm: Slurm,
+    opts: SlurmOptions,
+    /// The results and cache folders as this process sees them.
+    local: Store,
+    progress: Progress,
+    tracked: Vec<Tracked>,
+    /// Nodes resolved at start (fresh, or failed to submit), returned by the
+    /// next `wait`.
+    ready: Vec<Finished>,
+    /// squeue's last answer.
+    known: HashMap<String, QueueEntry>,
+    /// Whether sacct works here (`None`: not tried yet).
+    accounting: Option<bool>,
+    next_queue_check: Instant,
+    queue_interval: Duration,
+    done: usize,
+    failed: usize,
+    last_status: String,
+    status_bar: Option<ProgressBar>,
+}
+
+impl SlurmExecutor {
+    /// A driver with `opts`, reading and writing node folders through `local`.
+    pub fn new(opts: SlurmOptions, local: Store, progress: Progress, slurm: Slurm) -> Self {
+        let queue_interval = Duration::from_secs(u64::from(opts.profile.poll_seconds));
+        let status_bar = progress.interactive().then(|| progress.status_line());
+        SlurmExecutor {
+            slurm,
+            opts,
+            local,
+            progress,
+            tracked: Vec::new(),
+            ready: Vec::new(),
+            known: HashMap::new(),
+            accounting: None,
+            next_queue_check: Instant::now() + queue_interval,
+            queue_interval,
+            done: 0,
+            failed: 0,
+            last_status: String::new(),
+            status_bar,
+        }
+    }
+
+    /// Asks squeue once about every job recorded for the nodes of `plan` that
+    /// will run, so that starting them re-attaches without a call each.
+    pub fn learn_recorded_jobs(&mut self, plan: &Plan) {
+        let to_run = plan.to_run(self.opts.force);
+        let ids: Vec<String> = (0..plan.nodes.len())
+            .filter(|&i| to_run[i])
+            .filter_map(|i| JobSpec::of(plan, i))
+            .filter_map(|job| {
+                let record = JobRecord::read(&job.dir(&self.local));
+                record.current().and_then(|a| a.job_id.clone())
+            })
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        match self.slurm.queue(&ids) {
+            Ok(known) => self.known.extend(known),
+            Err(e) => self.progress.println(format!("warning: {e}")),
+        }
+    }
+
+    /// The job recorded in `dir` if it is still queued or running; `fresh`
+    /// asks squeue now rather than trusting its last answer.
+    fn live_job(
+        &mut self,
+        dir: &Path,
+        fresh: bool,
+    ) -> Result<Option<(String, Option<PathBuf>)>, String> {
+        let record = JobRecord::read(dir);
+        let Some(attempt) = record.current() else {
+            return Ok(None);
+        };
+        let Some(id) = attempt.job_id.clone() else {
+            return Ok(None);
+        };
+        if fresh || !self.known.contains_key(&id) {
+            self.known.remove(&id);
+            let fresh = self.slurm.queue(std::slice::from_ref(&id))?;
+            self.known.extend(fresh);
+        }
+        let alive = self.known.get(&id).is_some_and(|e| !e.state.is_final());
+        // Its own exit record also says it is over (the queue may lag).
+        let exited = ExitRecord::read(dir).is_some_and(|e| e.job_id.as_ref() == Some(&id));
+        Ok((alive && !exited).then(|| (id, attempt.log.clone())))
+    }
+
+    /// Hands `job` to Slurm: attaches to a job already running it, or submits
+    /// one under the node lock.
+    fn place(&mut self, job: &JobSpec, dir: &Path) -> Result<Placement, String> {
+        if !self.opts.force && is_done(dir, &job.key) {
+            return Ok(Placement::Done);
+        }
+        if let Some((id, log)) = self.live_job(dir, false)? {
+            return Ok(Placement::Attached(id, log));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let Some(_lock) = NodeLock::try_acquire(dir).map_err(|e| format!("{e:#}"))? else {
+            return Ok(Placement::Busy);
+        };
+        // Under the lock: another driver may have finished or submitted it.
+        if !self.opts.force && is_done(dir, &job.key) {
+            return Ok(Placement::Done);
+        }
+        if let Some((id, log)) = self.live_job(dir, true)? {
+            return Ok(Placement::Attached(id, log));
+        }
+        let mut record = JobRecord::read(dir);
+        if let Some(attempt) = record.current_mut() {
+            if attempt.job_id.is_none() {
+                // A driver died while submitting: its job may exist under the name.
+                let name = job_name(&job.pipeline, job.kind.name(), &job.key.short());
+                if let Some(id) = self.slurm.find_by_name(&name)?.into_iter().next() {
+                    attempt.job_id = Some(id.clone());
+                    record.write(dir).map_err(|e| format!("{e:#}"))?;
+                    return Ok(Placement::Attached(id, None));
+                }
+            }
+            let id = attempt.job_id.clone().unwrap_or_default();
+            attempt.state = Some(
+                self.known
+                    .get(&id)
+                    .map_or("ENDED".to_string(), |e| e.state.name().to_string()),
+            );
+        }
+        let (id, log) = self.submit(job, dir, record)?;
+        Ok(Placement::Submitted(id, log))
+    }
+
+    /// Submits `job` (the caller holds its lock), recording the attempt in
+    /// `record` first and the job id right after.
+    fn submit(
+        &mut self,
+        job: &JobSpec,
+        dir: &Path,
+        mut record: JobRecord,
+    ) -> Result<(String, PathBuf), String> {
+        job.write(dir).map_err(|e| format!("{e:#}"))?;
+        record.attempts.push(Attempt {
+            job_id: None,
+            submitted: rfc3339_utc(unix_now()),
+            submit_host: hostname(),
+            driver_pid: std::process::id(),
+            log: None,
+            state: None,
+            exit_code: None,
+        });
+        record.write(dir).map_err(|e| format!("{e:#}"))?;
+        let logs = self.opts.store.logs_dir(&job.pipeline);
+        std::fs::create_dir_all(self.local.logs_dir(&job.pipeline))
+            .map_err(|e| format!("creating {}: {e}", logs.display()))?;
+        let kind = job.kind.name();
+        let short = job.key.short();
+        let log_pattern = logs.join(format!("{kind}-{short}-%j.log"));
+        let mut command = format!(
+            "{} --results-dir {} --cache-dir {} node {} --pipeline {}",
+            shell_quote(&self.opts.runner.display().to_string()),
+            shell_quote(&self.opts.store.results_dir.display().to_string()),
+            shell_quote(&self.opts.store.cache_dir.display().to_string()),
+            job.key,
+            shell_quote(&job.pipeline),
+        );
+        if self.opts.force {
+            command.push_str(" --force");
+        }
+        let batch = BatchJob {
+            name: job_name(&job.pipeline, kind, &short),
+            log: log_pattern,
+            workdir: self.opts.workdir.clone(),
+            resources: self.opts.profile.resources(kind),
+            signal_grace: (job.kind == NodeKind::Train).then_some(self.opts.profile.signal_grace),
+            command,
+        };
+        let id = match self.slurm.submit(&sbatch_args(&self.opts.profile, &batch)) {
+            Ok(id) => id,
+            Err(e) => {
+                record.attempts.pop();
+                let _ = record.write(dir);
+                return Err(e);
+            }
+        };
+        let log = logs.join(format!("{kind}-{short}-{id}.log"));
+        if let Some(attempt) = record.attempts.last_mut() {
+            attempt.job_id = Some(id.clone());
+            attempt.log = Some(log.clone());
+        }
+        if let Err(e) = record.write(dir) {
+            // Unrecorded, it could be submitted twice: take it back.
+            let _ = self.slurm.cancel(std::slice::from_ref(&id));
+            return Err(format!("{e:#}"));
+        }
+        Ok((id, log))
+    }
+
+    /// Records the final `state` (and exit code) of job `id` in `dir`'s
+    /// job.json, when no other process holds the node (it is informative: a
+    /// job that is not live is treated as ended whatever the record says).
+    fn record_end(dir: &Path, id: &str, state: &str, exit_code: Option<i32>) {
+        let Ok(Some(_lock)) = NodeLock::try_acquire(dir) else {
+            return;
+        };
+        let mut record = JobRecord::read(dir);
+        if let Some(attempt) = record
+            .attempts
+            .iter_mut()
+            .rev()
+            .find(|a| a.job_id.as_deref() == Some(id))
+        {
+            if attempt.state.is_none() {
+                attempt.state = Some(state.to_string());
+                attempt.exit_code = exit_code;
+                let _ = record.write(dir);
+            }
+        }
+    }
+
+    /// Places `job` and starts watching it (or reports it at once).
+    fn track(&mut self, index: usize, job: JobSpec, what: &str, carry: Carry) {
+        let dir = job.dir(&self.local);
+        let mut tracked = Tracked {
+            index,
+            dir: dir.clone(),
+            job_id: None,
+            own: false,
+            log: None,
+            since: carry.since,
+            retries_used: carry.retries_used,
+            last_step: carry.last_step,
+            state: None,
+            gone_since: None,
+            job,
+        };
+        match self.place(&tracked.job, &dir) {
+            Ok(Placement::Done) => self.ready.push(Finished {
+                index,
+                outcome: Outcome::AlreadyDone,
+                secs: carry.since.elapsed().as_secs_f64(),
+            }),
+            Ok(Placement::Attached(id, log)) => {
+                self.progress
+                    .println(format!("{what}: attached to job {id}, submitted earlier"));
+                tracked.job_id = Some(id);
+                tracked.log = log;
+                self.tracked.push(tracked);
+            }
+            Ok(Placement::Submitted(id, log)) => {
+                self.progress.println(format!(
+                    "{what}: submitted as job {id}, log {}",
+                    log.display()
+                ));
+                tracked.job_id = Some(id);
+                tracked.own = true;
+                tracked.log = Some(log);
+                self.tracked.push(tracked);
+            }
+            Ok(Placement::Busy) => {
+                self.progress
+                    .println(format!("{what}: another runner holds it; waiting"));
+                self.tracked.push(tracked);
+            }
+            Err(e) => {
+                self.failed += 1;
+                self.ready.push(Finished {
+                    index,
+                    outcome: Outcome::Failed(e),
+                    secs: carry.since.elapsed().as_secs_f64(),
+                })
+            }
+        }
+    }
+
+    /// The verdict on `t` from its files and the scheduler's state, or `None`
+    /// while it is still running (or its files may still be on their way).
+    fn verdict(&mut self, t: &Tracked) -> Option<Verdict> {
+        let id = t.job_id.as_deref()?;
+        let where_ = |state: &str| {
+            let log = t
+                .log
+                .as_ref()
+                .map_or(String::new(), |l| format!(", log {}", l.display()));
+            format!("Slurm job {id}, {state}{log}")
+        };
+        let latency = Duration::from_secs(u64::from(self.opts.profile.latency_wait));
+        let waited_out = t.gone_since.is_some_and(|g| g.elapsed() >= latency);
+        let state = t.state.clone();
+        if let Some(exit) = ExitRecord::read(&t.dir).filter(|e| e.job_id.as_deref() == Some(id)) {
+            let message = exit.message.clone().unwrap_or_default();
+            return match exit.exit_code {
+                0 if is_done(&t.dir, &t.job.key) => {
+                    Some(Verdict::Finished(if exit.outcome == "fresh" {
+                        Outcome::AlreadyDone
+                    } else {
+                        Outcome::Ran
+                    }))
+                }
+                // DONE may still be on its way through the shared file system.
+                0 if !waited_out => None,
+                0 => Some(Verdict::Finished(Outcome::Failed(format!(
+                    "the job ended with exit code 0 but its DONE is missing ({})",
+                    where_("COMPLETED")
+                )))),
+                EXIT_RESUBMIT => Some(Verdict::Resubmit {
+                    why: format!("checkpointed: {message}"),
+                    // A checkpoint that made no progress spends a retry.
+                    counted: exit.step.is_none() || exit.step <= t.last_step,
+                }),
+                130 => {
+                    match state {
+                        Some(s) if s.is_transient() => Some(Verdict::Resubmit {
+                            why: format!("{}: {message}", s.name()),
+                            counted: true,
+                        }),
+                        Some(JobState::Timeout) if t.job.kind == NodeKind::Train => {
+                            Some(Verdict::Resubmit {
+                                why: format!("TIMEOUT: {message}"),
+                                counted: true,
+                            })
+                        }
+                        Some(s) if s.is_final() => Some(Verdict::Finished(Outcome::Failed(
+                            format!("{}: {message} ({})", exit.outcome, where_(s.name())),
+                        ))),
+                        _ if waited_out => Some(Verdict::Finished(Outcome::Failed(format!(
+                            "{}: {message} ({})",
+                            exit.outcome,
+                            where_("state unknown")
+                        )))),
+                        _ => None,
+                    }
+                }
+                2 => Some(Verdict::Finished(Outcome::Failed(format!(
+                    "input error on the compute node: {message} ({})",
+                    where_("FAILED")
+                )))),
+                code => Some(Verdict::Finished(Outcome::Failed(format!(
+                    "{message} ({}, exit code {code})",
+                    where_("FAILED")
+                )))),
+            };
+        }
+        // No exit record: only the scheduler's word, once the files had time.
+        if t.gone_since.is_none() || !waited_out {
+            return None;
+        }
+        if is_done(&t.dir, &t.job.key) {
+            return Some(Verdict::Finished(Outcome::Ran));
+        }
+        let state = match state {
+            Some(s) if s.is_final() => Some(s),
+            _ => self.accounted_state(id),
+        };
+        Some(match state {
+            Some(s) if s.is_transient() => Verdict::Resubmit {
+                why: s.name().to_string(),
+                counted: true,
+            },
+            Some(JobState::Timeout) if t.job.kind == NodeKind::Train => Verdict::Resubmit {
+                why: "TIMEOUT before a checkpoint was asked for".to_string(),
+                counted: true,
+            },
+            Some(JobState::Timeout) => Verdict::Finished(Outcome::Failed(format!(
+                "reached its time limit: raise {}.time in the profile ({})",
+                t.job.kind.name(),
+                where_("TIMEOUT")
+            ))),
+            Some(JobState::OutOfMemory) => Verdict::Finished(Outcome::Failed(format!(
+                "ran out of memory: raise {}.mem in the profile ({})",
+                t.job.kind.name(),
+                where_("OUT_OF_MEMORY")
+            ))),
+            Some(s) => Verdict::Finished(Outcome::Failed(format!(
+                "the job ended without an exit record ({})",
+                where_(s.name())
+            ))),
+            None => Verdict::Finished(Outcome::Failed(format!(
+                "the job left the queue without an exit record and Slurm keeps no \
+                 accounting to say why ({})",
+                where_("state unknown")
+            ))),
+        })
+    }
+
+    /// The final state of `id` from sacct, when the cluster keeps accounting.
+    fn accounted_state(&mut self, id: &str) -> Option<JobState> {
+        if self.accounting == Some(false) {
+            return None;
+        }
+        match self.slurm.accounting(&[id.to_string()]) {
+            Ok(Some(records)) => {
+                self.accounting = Some(true);
+                records.get(id).map(|r| r.state.clone())
+            }
+            Ok(None) => {
+                self.accounting = Some(false);
+                None
+            }
+            Err(e) => {
+                self.progress.println(format!("warning: {e}"));
+                None
+            }
+        }
+    }
+
+    /// One squeue call for every watched job; marks the ones that ended or
+    /// left the queue. Returns whether any state changed.
+    fn poll_queue(&mut self) -> bool {
+        let ids: Vec<String> = self
+            .tracked
+            .iter()
+            .filter_map(|t| t.job_id.clone())
+            .collect();
+        if ids.is_empty() {
+            return false;
+        }
+        let known = match self.slurm.queue(&ids) {
+            Ok(known) => known,
+            Err(e) => {
+                // Never a verdict from a failed query: keep waiting.
+                self.progress.println(format!("warning: {e}"));
+                return false;
+            }
+        };
+        let mut changed = false;
+        for t in &mut self.tracked {
+            let Some(id) = &t.job_id else { continue };
+            let state = known.get(id).map(|e| e.state.clone());
+            if state != t.state {
+                changed = true;
+            }
+            let gone = state.as_ref().is_none_or(JobState::is_final);
+            if gone && t.gone_since.is_none() {
+                t.gone_since = Some(Instant::now());
+            }
+            t.state = state.or(t.state.take().filter(JobState::is_final));
+        }
+        self.known = known;
+        changed
+    }
+
+    /// Prints the counts when they changed (a status line on a terminal).
+    fn show_status(&mut self) {
+        let (mut queued, mut running, mut waiting) = (0, 0, 0);
+        for t in &self.tracked {
+            match (&t.job_id, &t.state) {
+                (None, _) => waiting += 1,
+                (_, None) => queued += 1,
+                (_, Some(s)) if s.is_queued() => queued += 1,
+                _ => running += 1,
+            }
+        }
+        let mut text = format!(
+            "slurm: {queued} queued, {running} running, {} done, {} failed",
+            self.done, self.failed
+        );
+        if waiting > 0 {
+            text.push_str(&format!(", {waiting} held by another runner"));
+        }
+        if text == self.last_status {
+            return;
+        }
+        match &self.status_bar {
+            Some(bar) => bar.set_message(text.clone()),
+            None => self.progress.println(&text),
+        }
+        self.last_status = text;
+    }
+}
+
+impl Executor for SlurmExecutor {
+    fn has_room(&self, _need: DeviceNeed) -> bool {
+        self.tracked.len() < self.opts.profile.max_jobs as usize
+    }
+
+    fn start(&mut self, index: usize, job: JobSpec, _need: DeviceNeed, what: &str) {
+        let carry = Carry {
+            since: Instant::now(),
+            retries_used: 0,
+            last_step: None,
+        };
+        self.track(index, job, what, carry);
+        self.show_status();
+    }
+
+    fn in_flight(&self) -> usize {
+        self.tracked.len() + self.ready.len()
+    }
+
+    fn wait(&mut self) -> Vec<Finished> {
+        let tick = Duration::from_secs(1).min(self.queue_interval);
+        loop {
+            if !self.ready.is_empty() {
+                return std::mem::take(&mut self.ready);
+            }
+            if crate::interrupt::requested() {
+                return Vec::new();
+            }
+            if Instant::now() >= self.next_queue_check {
+                let changed = self.poll_queue();
+                let base = Duration::from_secs(u64::from(self.opts.profile.poll_seconds));
+                self.queue_interval = if changed {
+                    base
+                } else {
+                    (self.queue_interval.mul_f64(1.5)).min(base * 6)
+                };
+                self.next_queue_check = Instant::now() + self.queue_interval;
+            }
+            let mut finished = Vec::new();
+            let mut again: Vec<(usize, JobSpec, Carry)> = Vec::new();
+            let tracked = std::mem::take(&mut self.tracked);
+            for mut t in tracked {
+                if t.job_id.is_none() {
+                    // Held by another process: try again to place it.
+                    let what = t.job.describe();
+                    match self.place(&t.job, &t.dir) {
+                        Ok(Placement::Busy) => self.tracked.push(t),
+                        Ok(Placement::Done) => finished.push(Finished {
+                            index: t.index,
+                            outcome: Outcome::AlreadyDone,
+                            secs: t.since.elapsed().as_secs_f64(),
+                        }),
+                        Ok(Placement::Attached(id, log)) => {
+                            self.progress
+                                .println(format!("  {what}: attached to job {id}"));
+                            t.job_id = Some(id);
+                            t.log = log;
+                            self.tracked.push(t);
+                        }
+                        Ok(Placement::Submitted(id, log)) => {
+                            self.progress
+                                .println(format!("  {what}: submitted as job {id}"));
+                            t.job_id = Some(id);
+                            t.own = true;
+                            t.log = Some(log);
+                            self.tracked.push(t);
+                        }
+                        Err(e) => finished.push(Finished {
+                            index: t.index,
+                            outcome: Outcome::Failed(e),
+                            secs: t.since.elapsed().as_secs_f64(),
+                        }),
+                    }
+                    continue;
+                }
+                match self.verdict(&t) {
+                    None => self.tracked.push(t),
+                    Some(Verdict::Finished(outcome)) => {
+                        let id = t.job_id.clone().unwrap_or_default();
+                        let state = match &outcome {
+                            Outcome::Ran | Outcome::AlreadyDone => "COMPLETED".to_string(),
+                            _ => t
+                                .state
+                                .as_ref()
+                                .map_or("FAILED".to_string(), |s| s.name().to_string()),
+                        };
+                        let exit = ExitRecord::read(&t.dir)
+                            .filter(|e| e.job_id.as_deref() == Some(id.as_str()))
+                            .map(|e| e.exit_code);
+                        Self::record_end(&t.dir, &id, &state, exit);
+                        finished.push(Finished {
+                            index: t.index,
+                            outcome,
+                            secs: t.since.elapsed().as_secs_f64(),
+                        });
+                    }
+                    Some(Verdict::Resubmit { why, counted }) => {
+                        let id = t.job_id.clone().unwrap_or_default();
+                        if counted && t.retries_used >= self.opts.retries {
+                            finished.push(Finished {
+                                index: t.index,
+                                outcome: Outcome::Failed(format!(
+                                    "{why} (Slurm job {id}; {} resubmission(s) spent, \
+                                     --retries {})",
+                                    t.retries_used, self.opts.retries
+                                )),
+                                secs: t.since.elapsed().as_secs_f64(),
+                            });
+                            continue;
+                        }
+                        self.progress.println(format!(
+                            "  {}: job {id} {why}; submitting it again",
+                            t.job.describe()
+                        ));
+                        let carry = Carry {
+                            since: t.since,
+                            retries_used: t.retries_used + u32::from(counted),
+                            last_step: ExitRecord::read(&t.dir)
+                                .and_then(|e| e.step)
+                                .or(t.last_step),
+                        };
+                        again.push((t.index, t.job, carry));
+                    }
+                }
+            }
+            for (index, job, carry) in again {
+                let what = format!("  {}", job.describe());
+                self.track(index, job, &what, carry);
+            }
+            for f in &finished {
+                if f.outcome.succeeded() {
+                    self.done += 1;
+                } else {
+                    self.failed += 1;
+                }
+            }
+            self.show_status();
+            if !finished.is_empty() {
+                // A node ended: the next ones may be ready; look at the queue soon.
+                self.queue_interval =
+                    Duration::from_secs(u64::from(self.opts.profile.poll_seconds));
+                return finished;
+            }
+            // Sleep a tick, waking early on a stop request.
+            let until = Instant::now() + tick;
+            while Instant::now() < until && !crate::interrupt::requested() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn stop(&mut self, reason: StopReason) -> Vec<Finished> {
+        let tracked = std::mem::take(&mut self.tracked);
+        let cancel: Vec<String> = if reason == StopReason::Interrupt {
+            tracked
+                .iter()
+                .filter(|t| t.own)
+                .filter_map(|t| t.job_id.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !cancel.is_empty() {
+            match self.slurm.cancel(&cancel) {
+                Ok(()) => self.progress.println(format!(
+                    "cancelled {} job(s) submitted by this run: {}",
+                    cancel.len(),
+                    cancel.join(" ")
+                )),
+                Err(e) => self.progress.println(format!("warning: {e}")),
+            }
+        }
+        if let Some(bar) = &self.status_bar {
+            bar.finish_and_clear();
+        }
+        tracked
+            .into_iter()
+            .map(|t| {
+                let message = match &t.job_id {
+                    Some(id) if cancel.contains(id) => {
+                        Self::record_end(&t.dir, id, "CANCELLED", None);
+                        format!("job {id} cancelled")
+                    }
+                    Some(id) => format!("job {id} keeps running; run again to re-attach"),
+                    None => "not submitted".to_string(),
+                };
+                Finished {
+                    index: t.index,
+                    outcome: Outcome::Stopped {
+                        message,
+                        step: None,
+                    },
+                    secs: t.since.elapsed().as_secs_f64(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Drop for SlurmExecutor {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.status_bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `results/<pipeline>/driver.json`: the driver job of `run --detach`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DriverRecord {
+    /// Its Slurm job id.
+    pub job_id: String,
+    /// When it was submitted (RFC 3339, UTC).
+    pub submitted: String,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+impl DriverRecord {
+    /// The record of `pipeline` in `store`, if there is one.
+    pub fn read(store: &Store, pipeline: &str) -> Option<DriverRecord> {
+        let path = store.pipeline_dir(pipeline).join(super::store::DRIVER_FILE);
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Whether its job is still queued or running.
+    pub fn is_live(&self, slurm: &Slurm) -> bool {
+        slurm
+            .queue(std::slice::from_ref(&self.job_id))
+            .ok()
+            .and_then(|known| known.get(&self.job_id).map(|e| !e.state.is_final()))
+            .unwrap_or(false)
+    }
+}
+
+/// Submits the driver of `pipeline` itself as a Slurm job (`run --detach`):
+/// one CPU unless the profile's `driver:` says otherwise, running `runner
+/// run ARGS` with the results and cache folders of `opts`; records it in
+/// `driver.json` (through `local`) and returns the record.
+pub fn submit_driver(
+    opts: &SlurmOptions,
+    local: &Store,
+    slurm: &Slurm,
+    pipeline: &str,
+    run_args: &[String],
+) -> Result<DriverRecord, String> {
+    let mut resources = opts.profile.driver.clone();
+    resources.cpus.get_or_insert(1);
+    let mut command = format!(
+        "{} --results-dir {} --cache-dir {} run",
+        shell_quote(&opts.runner.display().to_string()),
+        shell_quote(&opts.store.results_dir.display().to_string()),
+        shell_quote(&opts.store.cache_dir.display().to_string()),
+    );
+    for arg in run_args {
+        command.push(' ');
+        command.push_str(&shell_quote(arg));
+    }
+    std::fs::create_dir_all(local.logs_dir(pipeline))
+        .map_err(|e| format!("creating {}: {e}", local.logs_dir(pipeline).display()))?;
+    let logs = opts.store.logs_dir(pipeline);
+    let batch = BatchJob {
+        name: job_name(pipeline, "driver", "")
+            .trim_end_matches('-')
+            .to_string(),
+        log: logs.join("driver-%j.log"),
+        workdir: opts.workdir.clone(),
+        resources: &resources,
+        signal_grace: None,
+        command,
+    };
+    let id = slurm.submit(&sbatch_args(&opts.profile, &batch))?;
+    let record = DriverRecord {
+        job_id: id.clone(),
+        submitted: rfc3339_utc(unix_now()),
+        log: logs.join(format!("driver-{id}.log")),
+    };
+    let path = local.pipeline_dir(pipeline).join(super::store::DRIVER_FILE);
+    let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?;
+    crate::atomic::write_atomic(&path, text.as_bytes())
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(record)
+}
