@@ -188,6 +188,17 @@ impl NodeWork for PipelineWork {
                 .build(&cfg.dataset, job.key, dir)
                 .map_err(data_error);
         }
+        // An eval never starts on an unfinished training run (nor loads data).
+        let run_dir = job.parent_dir(&self.store, NodeKind::Train);
+        if let (NodeKind::Eval, Some(run_dir)) = (job.kind, &run_dir) {
+            let train = job.parent(NodeKind::Train).unwrap_or(job.key);
+            if !is_done(run_dir, &train) {
+                return Err(WorkError::Failed(format!(
+                    "its training run {} is not complete",
+                    run_dir.display()
+                )));
+            }
+        }
         let data = self
             .memo
             .get(job, &self.store, &ctx.progress)
@@ -203,15 +214,10 @@ impl NodeWork for PipelineWork {
                 let label = format!("train {}", &job.key.short()[..8]);
                 train(cfg, &data.train, dir, &label, &ctx.progress, device)?;
             } else {
-                let run_dir = job
-                    .parent_dir(&self.store, NodeKind::Train)
+                let run_dir = run_dir
+                    .as_ref()
                     .ok_or_else(|| anyhow!("the eval node names no train node"))?;
-                if !is_done(&run_dir, &job.parent(NodeKind::Train).unwrap_or(job.key)) {
-                    return Err(
-                        anyhow!("its training run {} is not complete", run_dir.display()).into(),
-                    );
-                }
-                evaluate(cfg, &data.test, &run_dir, dir, device)?;
+                evaluate(cfg, &data.test, run_dir, dir, device)?;
             }
             node_provenance(job, device, started)
                 .write(dir)

@@ -197,3 +197,88 @@ fn corrupted_cache_entry_is_rebuilt_not_used() {
     );
     assert!(std::fs::read(&bin).unwrap().len() > bytes.len());
 }
+
+/// `runner run` with the Slurm executor: a bad profile or a machine without
+/// Slurm's commands is an input error before anything is submitted or written.
+#[test]
+fn bad_profile_or_missing_sbatch_stops_the_slurm_executor() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    p.write("cluster.yaml", "partition: gpu\ntrain: {cpu: 2, mem: 4G}\n");
+    let out = p.run(&["p.yaml", "--executor", "slurm", "--profile", "cluster.yaml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: cluster.yaml:2:9: train.cpu: unknown key `cpu` (did you mean `cpus`?); \
+         valid keys: cpus, mem, time, gpus, extra"
+    );
+    assert!(!p.wrote_results());
+
+    // RUNNER_EXECUTOR and RUNNER_PROFILE say the same; an empty PATH has no sbatch.
+    p.write("cluster.yaml", "partition: gpu\n");
+    let empty = p.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = p
+        .command(&["p.yaml"])
+        .env("RUNNER_EXECUTOR", "slurm")
+        .env("RUNNER_PROFILE", "cluster.yaml")
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("error: cluster.yaml: `sbatch` is not on PATH"),
+        "{err}"
+    );
+    assert!(!p.wrote_results());
+
+    let out = p.run(&["p.yaml", "--profile", "nope.yaml", "--executor", "slurm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: nope.yaml: profile file not found"
+    );
+}
+
+/// Options that belong to the other executor are refused, not ignored.
+#[test]
+fn executor_options_are_checked() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    let out = p.run(&["p.yaml", "--detach"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--detach submits the driver to Slurm"));
+    let out = p.run(&["p.yaml", "--executor", "slurm", "--gpus", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("Slurm jobs get theirs from the profile"));
+    if cfg!(not(feature = "cuda")) {
+        let out = p.run(&["p.yaml", "--gpus", "0,1"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            stderr(&out).trim(),
+            "error: --gpus 0: this machine has 0 CUDA GPU(s)"
+        );
+    }
+    let out = p.run(&["p.yaml", "--executor", "pbs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("possible values: local, slurm"));
+    assert!(!p.wrote_results());
+}
+
+/// `runner node` with a key that names no planned node.
+#[test]
+fn node_with_an_unknown_key_is_an_input_error() {
+    let p = Project::new();
+    let out = p.run(&["node", "abcdef0123"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: no planned node with key abcdef0123"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.run(&["node", "xyz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is not a node key"));
+}

@@ -100,8 +100,8 @@ fn rerun_command(plan: &Plan, i: usize, base: &str) -> String {
 /// is written; the first problem is returned as a message.
 pub fn check_inputs(plan: &Plan, work: &dyn NodeWork, force: bool) -> Result<(), String> {
     let to_run = plan.to_run(force);
-    for i in 0..plan.nodes.len() {
-        if plan.nodes[i].kind == NodeKind::Dataset && to_run[i] {
+    for (i, node) in plan.nodes.iter().enumerate() {
+        if node.kind == NodeKind::Dataset && to_run[i] {
             if let Some(job) = JobSpec::of(plan, i) {
                 work.check_inputs(&job)?;
             }
@@ -187,11 +187,10 @@ pub fn execute(
 
     loop {
         if !tally.stop {
-            for i in 0..n {
+            for (i, node) in plan.nodes.iter().enumerate() {
                 if started[i] || tally.outcomes[i].is_some() {
                     continue;
                 }
-                let node = &plan.nodes[i];
                 if !node.deps.iter().all(|&d| tally.outcomes[d].is_some()) {
                     continue;
                 }

@@ -31,13 +31,13 @@ struct Printed {
     stderr: String,
 }
 
-/// The last non-empty line of `text`, trimmed, or the whole if none.
-fn last_line(text: &str) -> String {
+/// The non-empty lines of `text`, trimmed, joined with `; ` (one line).
+fn one_line(text: &str) -> String {
     text.lines()
         .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .unwrap_or("")
-        .to_string()
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Slurm {
@@ -153,13 +153,13 @@ impl Slurm {
         if !printed.success {
             return Err(format!(
                 "sbatch refused the job: {}",
-                last_line(&printed.stderr)
+                one_line(&printed.stderr)
             ));
         }
         parse_sbatch_id(&printed.stdout).ok_or_else(|| {
             format!(
                 "sbatch printed no job id: {}",
-                last_line(&(printed.stdout.clone() + &printed.stderr))
+                one_line(&(printed.stdout.clone() + &printed.stderr))
             )
         })
     }
@@ -175,7 +175,7 @@ impl Slurm {
         if printed.success {
             Ok(())
         } else {
-            Err(last_line(&printed.stderr))
+            Err(one_line(&printed.stderr))
         }
     }
 
@@ -197,7 +197,7 @@ impl Slurm {
                 if printed.stderr.contains("Invalid job id") {
                     continue;
                 }
-                return Err(format!("squeue failed: {}", last_line(&printed.stderr)));
+                return Err(format!("squeue failed: {}", one_line(&printed.stderr)));
             }
             out.extend(parse_squeue(&printed.stdout));
         }
@@ -228,7 +228,7 @@ impl Slurm {
                 if printed.stderr.contains("accounting storage is disabled") {
                     return Ok(None);
                 }
-                return Err(format!("sacct failed: {}", last_line(&printed.stderr)));
+                return Err(format!("sacct failed: {}", one_line(&printed.stderr)));
             }
             out.extend(parse_sacct(&printed.stdout));
         }
@@ -244,7 +244,7 @@ impl Slurm {
         ];
         let printed = self.run("squeue", &args)?;
         if !printed.success {
-            return Err(format!("squeue failed: {}", last_line(&printed.stderr)));
+            return Err(format!("squeue failed: {}", one_line(&printed.stderr)));
         }
         let mut ids: Vec<String> = parse_squeue(&printed.stdout)
             .into_iter()
@@ -260,7 +260,7 @@ impl Slurm {
         for chunk in ids.chunks(IDS_PER_CALL) {
             let printed = self.run("scancel", chunk)?;
             if !printed.success {
-                return Err(format!("scancel failed: {}", last_line(&printed.stderr)));
+                return Err(format!("scancel failed: {}", one_line(&printed.stderr)));
             }
         }
         Ok(())
