@@ -253,7 +253,7 @@ fn executor_options_are_checked() {
     let out = p.run(&["p.yaml", "--executor", "slurm", "--gpus", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("Slurm jobs get theirs from the profile"));
-    if cfg!(not(feature = "cuda")) {
+    if runner::device::gpu_count() == 0 {
         let out = p.run(&["p.yaml", "--gpus", "0,1"]);
         assert_eq!(out.status.code(), Some(2));
         assert_eq!(

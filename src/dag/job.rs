@@ -291,3 +291,80 @@ impl ExitRecord {
         serde_json::from_str(&text).ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dag::plan::build_plan;
+    use crate::pipeline::load::load_pipeline_str;
+
+    /// The jobs of a two-cell pipeline named `name`, written to their folders.
+    fn planned(store: &Store, name: &str) -> Vec<JobSpec> {
+        let text = format!(
+            "name: {name}\ndataset: {{name: shapes}}\nsweep:\n  train.seed: [0, 1]\n"
+        );
+        let loaded = load_pipeline_str(Path::new("p.yaml"), &text, &[]).unwrap();
+        let plan = build_plan(loaded, store);
+        let jobs: Vec<JobSpec> = (0..plan.nodes.len())
+            .filter_map(|i| JobSpec::of(&plan, i))
+            .collect();
+        for job in &jobs {
+            job.write(&job.dir(store)).unwrap();
+        }
+        jobs
+    }
+
+    #[test]
+    fn node_json_round_trips_and_names_its_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("c"), dir.path().join("r"));
+        let jobs = planned(&store, "p");
+        assert_eq!(jobs.len(), 5, "one dataset, two trains, two evals");
+        for job in &jobs {
+            assert_eq!(&JobSpec::read(&job.dir(&store)).unwrap(), job);
+        }
+        let eval = jobs.iter().find(|j| j.kind == NodeKind::Eval).unwrap();
+        let train = eval.parent(NodeKind::Train).unwrap();
+        assert_eq!(
+            eval.dir(&store),
+            store.eval_dir("p", &train, &eval.key),
+            "an eval lives in its run's folder"
+        );
+        assert_eq!(
+            eval.parent_dir(&store, NodeKind::Dataset).unwrap(),
+            store.dataset_dir(&eval.parent(NodeKind::Dataset).unwrap())
+        );
+        assert!(eval.label.contains("train.seed="), "{}", eval.label);
+        assert_eq!(jobs[0].kind, NodeKind::Dataset);
+        assert!(jobs[0].parents.is_empty());
+    }
+
+    #[test]
+    fn a_node_is_found_by_key_or_prefix_across_pipelines() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("c"), dir.path().join("r"));
+        let jobs = planned(&store, "p");
+        for job in &jobs {
+            let (found, at) = JobSpec::find(&store, &job.key.to_string(), None).unwrap();
+            assert_eq!(&found, job);
+            assert_eq!(at, job.dir(&store));
+            let prefix = &job.key.to_string()[..8];
+            assert_eq!(JobSpec::find(&store, prefix, None).unwrap().0.key, job.key);
+        }
+        // The same training planned by a second pipeline: the key alone is
+        // ambiguous, the pipeline settles it.
+        let again = planned(&store, "q");
+        let train = again.iter().find(|j| j.kind == NodeKind::Train).unwrap();
+        let key = train.key.to_string();
+        let err = JobSpec::find(&store, &key, None).unwrap_err().to_string();
+        assert!(err.contains("names 2 nodes"), "{err}");
+        let (found, _) = JobSpec::find(&store, &key, Some("q")).unwrap();
+        assert_eq!(found.pipeline, "q");
+        // The dataset is one folder in the cache, shared by both.
+        let dataset = jobs[0].key.to_string();
+        assert_eq!(JobSpec::find(&store, &dataset, Some("q")).unwrap().0.kind, NodeKind::Dataset);
+        let err = JobSpec::find(&store, "0123456789ab", None).unwrap_err().to_string();
+        assert!(err.starts_with("no planned node with key 0123456789ab"), "{err}");
+        assert!(JobSpec::find(&store, "abc", None).is_err(), "too short a prefix");
+    }
+}

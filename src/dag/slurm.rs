@@ -161,11 +161,110 @@ struct Carry {
 }
 
 /// What to do with a node whose job ended.
+#[derive(Debug, Clone, PartialEq)]
 enum Verdict {
     /// It is finished: this is how.
     Finished(Outcome),
     /// Submit it again; `counted`: spends one of the retries.
     Resubmit { why: String, counted: bool },
+}
+
+/// What the driver knows of a job that ran a node.
+#[derive(Debug, Clone)]
+struct Evidence<'a> {
+    /// The node's kind.
+    kind: NodeKind,
+    /// The job's own exit record, if it wrote one.
+    exit: Option<&'a ExitRecord>,
+    /// Whether the node's DONE (with its key) is there.
+    done: bool,
+    /// The job's state as squeue (or, once it is forgotten there, sacct) said.
+    state: Option<JobState>,
+    /// Whether the job has ended or left the queue.
+    gone: bool,
+    /// Whether it did so more than `latency_wait` ago.
+    waited_out: bool,
+    /// Steps saved by the previous attempt's checkpoint.
+    last_step: Option<u64>,
+}
+
+/// How a node's job ended, from `e`; `None` while it runs or its files may
+/// still be on their way. The job's exit record is the source of truth; the
+/// scheduler's state is used when there is none, and a state runner cannot
+/// read is never a success.
+fn judge(e: &Evidence) -> Option<Verdict> {
+    let failed = |why: String| Some(Verdict::Finished(Outcome::Failed(why)));
+    let made_progress = |step: Option<u64>| step.is_some() && step > e.last_step;
+    let final_state = e.state.as_ref().filter(|s| s.is_final());
+    if let Some(exit) = e.exit {
+        let message = exit.message.clone().unwrap_or_default();
+        return match exit.exit_code {
+            0 if e.done => Some(Verdict::Finished(if exit.outcome == "fresh" {
+                Outcome::AlreadyDone
+            } else {
+                Outcome::Ran
+            })),
+            // DONE may still be on its way through the shared file system.
+            0 if !e.waited_out => None,
+            0 => failed("the job ended with exit code 0 but its DONE is missing".into()),
+            EXIT_RESUBMIT => Some(Verdict::Resubmit {
+                why: format!("checkpointed: {message}"),
+                // A checkpoint that made no progress spends a retry.
+                counted: !made_progress(exit.step),
+            }),
+            130 => match final_state {
+                Some(s) if s.is_transient() => Some(Verdict::Resubmit {
+                    why: format!("{}: {message}", s.name()),
+                    counted: true,
+                }),
+                // Its checkpoint moved on: as good as the SIGUSR2 path.
+                Some(JobState::Timeout) if e.kind == NodeKind::Train => Some(Verdict::Resubmit {
+                    why: format!("TIMEOUT: {message}"),
+                    counted: !made_progress(exit.step),
+                }),
+                Some(_) => failed(format!("{}: {message}", exit.outcome)),
+                None if e.waited_out => failed(format!("{}: {message}", exit.outcome)),
+                None => None,
+            },
+            // A failure: reported once Slurm's final state can be named with
+            // it (or the wait for it is over).
+            _ if final_state.is_none() && !e.waited_out => None,
+            2 => failed(format!("input error on the compute node: {message}")),
+            _ => failed(message),
+        };
+    }
+    // No exit record: only the scheduler's word, once the files had time.
+    if !e.waited_out {
+        return None;
+    }
+    if e.done {
+        return Some(Verdict::Finished(Outcome::Ran));
+    }
+    let kind = e.kind.name();
+    match final_state {
+        Some(s) if s.is_transient() => Some(Verdict::Resubmit {
+            why: s.name().to_string(),
+            counted: true,
+        }),
+        Some(JobState::Timeout) if e.kind == NodeKind::Train => Some(Verdict::Resubmit {
+            why: "TIMEOUT before a checkpoint was asked for".to_string(),
+            counted: true,
+        }),
+        Some(JobState::Timeout) => failed(format!(
+            "reached its time limit: raise {kind}.time in the profile"
+        )),
+        Some(JobState::OutOfMemory) => failed(format!(
+            "ran out of memory: raise {kind}.mem in the profile"
+        )),
+        Some(JobState::Cancelled) => failed("cancelled before it could write its exit record".into()),
+        Some(_) => failed("the job ended without an exit record (see its log)".into()),
+        None if e.gone => failed(
+            "the job left the queue without an exit record and Slurm keeps no accounting \
+             to say why"
+                .into(),
+        ),
+        None => None,
+    }
 }
 
 /// Runs nodes as Slurm batch jobs.
@@ -189,6 +288,9 @@ pub struct SlurmExecutor {
     failed: usize,
     last_status: String,
     status_bar: Option<ProgressBar>,
+    /// The last warning printed (a failing command is reported once, not
+    /// every tick).
+    last_warning: String,
 }
 
 impl SlurmExecutor {
@@ -211,6 +313,7 @@ impl SlurmExecutor {
             failed: 0,
             last_status: String::new(),
             status_bar,
+            last_warning: String::new(),
         }
     }
 
@@ -231,16 +334,17 @@ impl SlurmExecutor {
         }
         match self.slurm.queue(&ids) {
             Ok(known) => self.known.extend(known),
-            Err(e) => self.progress.println(format!("warning: {e}")),
+            Err(e) => self.warn(&e),
         }
     }
 
-    /// The job recorded in `dir` if it is still queued or running; `fresh`
-    /// asks squeue now rather than trusting its last answer.
+    /// The job recorded in `dir` if it is still queued or running. squeue is
+    /// asked when its last answer does not know the job, or, with `recheck`,
+    /// when it last saw the job alive (an ended job stays ended).
     fn live_job(
         &mut self,
         dir: &Path,
-        fresh: bool,
+        recheck: bool,
     ) -> Result<Option<(String, Option<PathBuf>)>, String> {
         let record = JobRecord::read(dir);
         let Some(attempt) = record.current() else {
@@ -249,10 +353,14 @@ impl SlurmExecutor {
         let Some(id) = attempt.job_id.clone() else {
             return Ok(None);
         };
-        if fresh || !self.known.contains_key(&id) {
+        let stale = match self.known.get(&id) {
+            None => true,
+            Some(entry) => recheck && !entry.state.is_final(),
+        };
+        if stale {
             self.known.remove(&id);
-            let fresh = self.slurm.queue(std::slice::from_ref(&id))?;
-            self.known.extend(fresh);
+            let answer = self.slurm.queue(std::slice::from_ref(&id))?;
+            self.known.extend(answer);
         }
         let alive = self.known.get(&id).is_some_and(|e| !e.state.is_final());
         // Its own exit record also says it is over (the queue may lag).
@@ -266,8 +374,14 @@ impl SlurmExecutor {
         if !self.opts.force && is_done(dir, &job.key) {
             return Ok(Placement::Done);
         }
-        if let Some((id, log)) = self.live_job(dir, false)? {
-            return Ok(Placement::Attached(id, log));
+        match self.live_job(dir, false) {
+            Ok(Some((id, log))) => return Ok(Placement::Attached(id, log)),
+            Ok(None) => {}
+            // Never submit on a guess: look again at the next tick.
+            Err(e) => {
+                self.warn(&e);
+                return Ok(Placement::Busy);
+            }
         }
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let Some(_lock) = NodeLock::try_acquire(dir).map_err(|e| format!("{e:#}"))? else {
@@ -277,8 +391,13 @@ impl SlurmExecutor {
         if !self.opts.force && is_done(dir, &job.key) {
             return Ok(Placement::Done);
         }
-        if let Some((id, log)) = self.live_job(dir, true)? {
-            return Ok(Placement::Attached(id, log));
+        match self.live_job(dir, true) {
+            Ok(Some((id, log))) => return Ok(Placement::Attached(id, log)),
+            Ok(None) => {}
+            Err(e) => {
+                self.warn(&e);
+                return Ok(Placement::Busy);
+            }
         }
         let mut record = JobRecord::read(dir);
         if let Some(attempt) = record.current_mut() {
@@ -448,109 +567,46 @@ impl SlurmExecutor {
     /// while it is still running (or its files may still be on their way).
     fn verdict(&mut self, t: &Tracked) -> Option<Verdict> {
         let id = t.job_id.as_deref()?;
-        let where_ = |state: &str| {
-            let log = t
-                .log
-                .as_ref()
-                .map_or(String::new(), |l| format!(", log {}", l.display()));
-            format!("Slurm job {id}, {state}{log}")
-        };
+        let exit = ExitRecord::read(&t.dir).filter(|e| e.job_id.as_deref() == Some(id));
         let latency = Duration::from_secs(u64::from(self.opts.profile.latency_wait));
-        let waited_out = t.gone_since.is_some_and(|g| g.elapsed() >= latency);
-        let state = t.state.clone();
-        if let Some(exit) = ExitRecord::read(&t.dir).filter(|e| e.job_id.as_deref() == Some(id)) {
-            let message = exit.message.clone().unwrap_or_default();
-            return match exit.exit_code {
-                0 if is_done(&t.dir, &t.job.key) => {
-                    Some(Verdict::Finished(if exit.outcome == "fresh" {
-                        Outcome::AlreadyDone
-                    } else {
-                        Outcome::Ran
-                    }))
-                }
-                // DONE may still be on its way through the shared file system.
-                0 if !waited_out => None,
-                0 => Some(Verdict::Finished(Outcome::Failed(format!(
-                    "the job ended with exit code 0 but its DONE is missing ({})",
-                    where_("COMPLETED")
-                )))),
-                EXIT_RESUBMIT => Some(Verdict::Resubmit {
-                    why: format!("checkpointed: {message}"),
-                    // A checkpoint that made no progress spends a retry.
-                    counted: exit.step.is_none() || exit.step <= t.last_step,
-                }),
-                130 => {
-                    match state {
-                        Some(s) if s.is_transient() => Some(Verdict::Resubmit {
-                            why: format!("{}: {message}", s.name()),
-                            counted: true,
-                        }),
-                        Some(JobState::Timeout) if t.job.kind == NodeKind::Train => {
-                            Some(Verdict::Resubmit {
-                                why: format!("TIMEOUT: {message}"),
-                                counted: true,
-                            })
-                        }
-                        Some(s) if s.is_final() => Some(Verdict::Finished(Outcome::Failed(
-                            format!("{}: {message} ({})", exit.outcome, where_(s.name())),
-                        ))),
-                        _ if waited_out => Some(Verdict::Finished(Outcome::Failed(format!(
-                            "{}: {message} ({})",
-                            exit.outcome,
-                            where_("state unknown")
-                        )))),
-                        _ => None,
-                    }
-                }
-                2 => Some(Verdict::Finished(Outcome::Failed(format!(
-                    "input error on the compute node: {message} ({})",
-                    where_("FAILED")
-                )))),
-                code => Some(Verdict::Finished(Outcome::Failed(format!(
-                    "{message} ({}, exit code {code})",
-                    where_("FAILED")
-                )))),
-            };
-        }
-        // No exit record: only the scheduler's word, once the files had time.
-        if t.gone_since.is_none() || !waited_out {
-            return None;
-        }
-        if is_done(&t.dir, &t.job.key) {
-            return Some(Verdict::Finished(Outcome::Ran));
-        }
-        let state = match state {
-            Some(s) if s.is_final() => Some(s),
-            _ => self.accounted_state(id),
+        let done = is_done(&t.dir, &t.job.key);
+        let mut evidence = Evidence {
+            kind: t.job.kind,
+            exit: exit.as_ref(),
+            done,
+            state: t.state.clone(),
+            gone: t.gone_since.is_some(),
+            waited_out: t.gone_since.is_some_and(|g| g.elapsed() >= latency),
+            last_step: t.last_step,
         };
-        Some(match state {
-            Some(s) if s.is_transient() => Verdict::Resubmit {
-                why: s.name().to_string(),
-                counted: true,
-            },
-            Some(JobState::Timeout) if t.job.kind == NodeKind::Train => Verdict::Resubmit {
-                why: "TIMEOUT before a checkpoint was asked for".to_string(),
-                counted: true,
-            },
-            Some(JobState::Timeout) => Verdict::Finished(Outcome::Failed(format!(
-                "reached its time limit: raise {}.time in the profile ({})",
-                t.job.kind.name(),
-                where_("TIMEOUT")
-            ))),
-            Some(JobState::OutOfMemory) => Verdict::Finished(Outcome::Failed(format!(
-                "ran out of memory: raise {}.mem in the profile ({})",
-                t.job.kind.name(),
-                where_("OUT_OF_MEMORY")
-            ))),
-            Some(s) => Verdict::Finished(Outcome::Failed(format!(
-                "the job ended without an exit record ({})",
-                where_(s.name())
-            ))),
-            None => Verdict::Finished(Outcome::Failed(format!(
-                "the job left the queue without an exit record and Slurm keeps no \
-                 accounting to say why ({})",
-                where_("state unknown")
-            ))),
+        // Only when the job is gone without a word: ask the accounting.
+        let unknown = !evidence.state.as_ref().is_some_and(JobState::is_final);
+        if exit.is_none() && !done && evidence.waited_out && unknown {
+            evidence.state = self.accounted_state(id);
+        }
+        let Some(verdict) = judge(&evidence) else {
+            if exit.is_some() {
+                // The job has ended by its own word: ask squeue soon for its state.
+                self.next_queue_check = self.next_queue_check.min(Instant::now());
+            }
+            return None;
+        };
+        // Name the job, its state and its log in every failure.
+        Some(match verdict {
+            Verdict::Finished(Outcome::Failed(why)) => {
+                let state = evidence.state.as_ref().map_or("state unknown", JobState::name);
+                let log = t
+                    .log
+                    .as_ref()
+                    .map_or(String::new(), |l| format!(", log {}", l.display()));
+                let code = exit
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(", exit code {}", e.exit_code));
+                Verdict::Finished(Outcome::Failed(format!(
+                    "{why} (Slurm job {id}, {state}{log}{code})"
+                )))
+            }
+            other => other,
         })
     }
 
@@ -569,7 +625,7 @@ impl SlurmExecutor {
                 None
             }
             Err(e) => {
-                self.progress.println(format!("warning: {e}"));
+                self.warn(&e);
                 None
             }
         }
@@ -590,7 +646,7 @@ impl SlurmExecutor {
             Ok(known) => known,
             Err(e) => {
                 // Never a verdict from a failed query: keep waiting.
-                self.progress.println(format!("warning: {e}"));
+                self.warn(&e);
                 return false;
             }
         };
@@ -609,6 +665,14 @@ impl SlurmExecutor {
         }
         self.known = known;
         changed
+    }
+
+    /// Prints `message` as a warning unless it was the last one printed.
+    fn warn(&mut self, message: &str) {
+        if message != self.last_warning {
+            self.progress.println(format!("warning: {message}"));
+            self.last_warning = message.to_string();
+        }
     }
 
     /// Prints the counts when they changed (a status line on a terminal).
@@ -923,4 +987,132 @@ pub fn submit_driver(
     crate::atomic::write_atomic(&path, text.as_bytes())
         .map_err(|e| format!("writing {}: {e}", path.display()))?;
     Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exit(code: i32, outcome: &str, step: Option<u64>) -> ExitRecord {
+        ExitRecord {
+            job_id: Some("7".into()),
+            exit_code: code,
+            outcome: outcome.into(),
+            message: Some("what happened".into()),
+            step,
+            host: Some("node1".into()),
+            started: "2026-12-01T00:00:00Z".into(),
+            finished: "2026-12-01T00:01:00Z".into(),
+        }
+    }
+
+    /// Evidence of a training job that is gone and waited for.
+    fn gone(exit: Option<&ExitRecord>, state: Option<JobState>) -> Evidence<'_> {
+        Evidence {
+            kind: NodeKind::Train,
+            exit,
+            done: false,
+            state,
+            gone: true,
+            waited_out: true,
+            last_step: Some(100),
+        }
+    }
+
+    fn resubmit(counted: bool) -> impl Fn(&Option<Verdict>) -> bool {
+        move |v| matches!(v, Some(Verdict::Resubmit { counted: c, .. }) if *c == counted)
+    }
+
+    fn failed_with(text: &'static str) -> impl Fn(&Option<Verdict>) -> bool {
+        move |v| matches!(v, Some(Verdict::Finished(Outcome::Failed(m))) if m.contains(text))
+    }
+
+    #[test]
+    fn the_exit_record_decides_when_there_is_one() {
+        let ok = exit(0, "done", None);
+        let mut e = gone(Some(&ok), Some(JobState::Completed));
+        e.done = true;
+        assert_eq!(judge(&e), Some(Verdict::Finished(Outcome::Ran)));
+        let fresh = exit(0, "fresh", None);
+        e.exit = Some(&fresh);
+        assert_eq!(judge(&e), Some(Verdict::Finished(Outcome::AlreadyDone)));
+        // Exit 0 without DONE: wait for the file system, then fail; never done.
+        e.done = false;
+        e.waited_out = false;
+        assert_eq!(judge(&e), None);
+        e.waited_out = true;
+        assert!(failed_with("DONE is missing")(&judge(&e)));
+
+        // SIGUSR2: free while the checkpoint moves on, a retry when it does not.
+        let moved = exit(75, "checkpointed", Some(160));
+        assert!(resubmit(false)(&judge(&gone(Some(&moved), None))));
+        let stuck = exit(75, "checkpointed", Some(100));
+        assert!(resubmit(true)(&judge(&gone(Some(&stuck), None))));
+
+        // A failure waits for Slurm's final state, to name it.
+        let diverged = exit(1, "failed", None);
+        let mut e = gone(Some(&diverged), Some(JobState::Running));
+        e.waited_out = false;
+        assert_eq!(judge(&e), None);
+        e.state = Some(JobState::Failed);
+        assert!(failed_with("what happened")(&judge(&e)));
+        assert!(failed_with("what happened")(&judge(&gone(Some(&diverged), None))));
+        let input = exit(2, "input error", None);
+        assert!(failed_with("input error on the compute node")(&judge(&gone(
+            Some(&input),
+            None
+        ))));
+    }
+
+    #[test]
+    fn a_stopped_job_is_read_with_its_final_state() {
+        let stopped = exit(130, "stopped by SIGTERM", Some(150));
+        let with = |state| judge(&gone(Some(&stopped), Some(state)));
+        assert!(resubmit(true)(&with(JobState::Preempted)));
+        assert!(resubmit(true)(&with(JobState::NodeFail)));
+        assert!(resubmit(false)(&with(JobState::Timeout)), "progress made");
+        assert!(failed_with("stopped by SIGTERM")(&with(JobState::Cancelled)));
+        // The state is not known yet: wait, then fail rather than guess.
+        let mut e = gone(Some(&stopped), Some(JobState::Completing));
+        e.waited_out = false;
+        assert_eq!(judge(&e), None);
+        e.waited_out = true;
+        assert!(failed_with("stopped by SIGTERM")(&judge(&e)));
+        // An eval's time limit is not resumable: it fails.
+        let mut e = gone(Some(&stopped), Some(JobState::Timeout));
+        e.kind = NodeKind::Eval;
+        assert!(failed_with("stopped by SIGTERM")(&judge(&e)));
+    }
+
+    /// Jobs that died without a word, including the states a single-node test
+    /// cluster cannot produce (out of memory, node failure, preemption).
+    #[test]
+    fn without_an_exit_record_the_state_decides_and_never_as_success() {
+        let with = |state| judge(&gone(None, Some(state)));
+        assert!(resubmit(true)(&with(JobState::Preempted)));
+        assert!(resubmit(true)(&with(JobState::NodeFail)));
+        assert!(resubmit(true)(&with(JobState::BootFail)));
+        assert!(resubmit(true)(&with(JobState::Timeout)), "training resumes");
+        assert!(failed_with("raise train.mem")(&with(JobState::OutOfMemory)));
+        assert!(failed_with("cancelled")(&with(JobState::Cancelled)));
+        assert!(failed_with("without an exit record")(&with(JobState::Completed)));
+        assert!(failed_with("without an exit record")(&with(JobState::Failed)));
+        let mut eval = gone(None, Some(JobState::Timeout));
+        eval.kind = NodeKind::Eval;
+        assert!(failed_with("raise eval.time")(&judge(&eval)));
+        // Forgotten by squeue, no accounting: a failure, not a success.
+        assert!(failed_with("keeps no accounting")(&judge(&gone(None, None))));
+        // Still running, or just gone: no verdict yet.
+        let mut running = gone(None, Some(JobState::Running));
+        running.gone = false;
+        running.waited_out = false;
+        assert_eq!(judge(&running), None);
+        let mut just_gone = gone(None, None);
+        just_gone.waited_out = false;
+        assert_eq!(judge(&just_gone), None);
+        // DONE with its key is the result itself, whatever else is missing.
+        let mut done = gone(None, None);
+        done.done = true;
+        assert_eq!(judge(&done), Some(Verdict::Finished(Outcome::Ran)));
+    }
 }
