@@ -108,10 +108,21 @@ fn main() {
     let prep = runner(dir, &["p.yaml", "-o", "train.seed=0", "--no-progress"])
         .output()
         .unwrap();
-    assert!(prep.status.success(), "{}", String::from_utf8_lossy(&prep.stderr));
+    assert!(
+        prep.status.success(),
+        "{}",
+        String::from_utf8_lossy(&prep.stderr)
+    );
 
     // 1 and 2: 48 ready training nodes.
-    let slurm = ["p.yaml", "--executor", "slurm", "--profile", "cluster.yaml", "--no-progress"];
+    let slurm = [
+        "p.yaml",
+        "--executor",
+        "slurm",
+        "--profile",
+        "cluster.yaml",
+        "--no-progress",
+    ];
     let start = Instant::now();
     let mut driver = runner(dir, &slurm)
         .stderr(Stdio::piped())
@@ -161,14 +172,27 @@ fn main() {
     let local = runner(dir, &["p.yaml", "-j", "2", "--no-progress"])
         .output()
         .unwrap();
-    assert!(local.status.success(), "{}", String::from_utf8_lossy(&local.stderr));
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
     let calls = submissions(dir);
     let start = Instant::now();
     let cached = runner(dir, &slurm).output().unwrap();
     let cached_secs = start.elapsed().as_secs_f64();
-    assert!(cached.status.success(), "{}", String::from_utf8_lossy(&cached.stderr));
+    assert!(
+        cached.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cached.stderr)
+    );
     let new_calls = submissions(dir) - calls;
-    report("re-run of the finished grid (97 nodes fresh)", cached_secs, "s", 1.0);
+    report(
+        "re-run of the finished grid (97 nodes fresh)",
+        cached_secs,
+        "s",
+        1.0,
+    );
     println!("{:<58} {new_calls:>8} sbatch submissions (expected 0)", "");
     assert_eq!(new_calls, 0);
 }

@@ -300,9 +300,8 @@ mod tests {
 
     /// The jobs of a two-cell pipeline named `name`, written to their folders.
     fn planned(store: &Store, name: &str) -> Vec<JobSpec> {
-        let text = format!(
-            "name: {name}\ndataset: {{name: shapes}}\nsweep:\n  train.seed: [0, 1]\n"
-        );
+        let text =
+            format!("name: {name}\ndataset: {{name: shapes}}\nsweep:\n  train.seed: [0, 1]\n");
         let loaded = load_pipeline_str(Path::new("p.yaml"), &text, &[]).unwrap();
         let plan = build_plan(loaded, store);
         let jobs: Vec<JobSpec> = (0..plan.nodes.len())
@@ -362,9 +361,20 @@ mod tests {
         assert_eq!(found.pipeline, "q");
         // The dataset is one folder in the cache, shared by both.
         let dataset = jobs[0].key.to_string();
-        assert_eq!(JobSpec::find(&store, &dataset, Some("q")).unwrap().0.kind, NodeKind::Dataset);
-        let err = JobSpec::find(&store, "0123456789ab", None).unwrap_err().to_string();
-        assert!(err.starts_with("no planned node with key 0123456789ab"), "{err}");
-        assert!(JobSpec::find(&store, "abc", None).is_err(), "too short a prefix");
+        assert_eq!(
+            JobSpec::find(&store, &dataset, Some("q")).unwrap().0.kind,
+            NodeKind::Dataset
+        );
+        let err = JobSpec::find(&store, "0123456789ab", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("no planned node with key 0123456789ab"),
+            "{err}"
+        );
+        assert!(
+            JobSpec::find(&store, "abc", None).is_err(),
+            "too short a prefix"
+        );
     }
 }

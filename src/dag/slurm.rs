@@ -256,7 +256,9 @@ fn judge(e: &Evidence) -> Option<Verdict> {
         Some(JobState::OutOfMemory) => failed(format!(
             "ran out of memory: raise {kind}.mem in the profile"
         )),
-        Some(JobState::Cancelled) => failed("cancelled before it could write its exit record".into()),
+        Some(JobState::Cancelled) => {
+            failed("cancelled before it could write its exit record".into())
+        }
         Some(_) => failed("the job ended without an exit record (see its log)".into()),
         None if e.gone => failed(
             "the job left the queue without an exit record and Slurm keeps no accounting \
@@ -594,7 +596,10 @@ impl SlurmExecutor {
         // Name the job, its state and its log in every failure.
         Some(match verdict {
             Verdict::Finished(Outcome::Failed(why)) => {
-                let state = evidence.state.as_ref().map_or("state unknown", JobState::name);
+                let state = evidence
+                    .state
+                    .as_ref()
+                    .map_or("state unknown", JobState::name);
                 let log = t
                     .log
                     .as_ref()
@@ -1056,12 +1061,14 @@ mod tests {
         assert_eq!(judge(&e), None);
         e.state = Some(JobState::Failed);
         assert!(failed_with("what happened")(&judge(&e)));
-        assert!(failed_with("what happened")(&judge(&gone(Some(&diverged), None))));
-        let input = exit(2, "input error", None);
-        assert!(failed_with("input error on the compute node")(&judge(&gone(
-            Some(&input),
+        assert!(failed_with("what happened")(&judge(&gone(
+            Some(&diverged),
             None
         ))));
+        let input = exit(2, "input error", None);
+        assert!(failed_with("input error on the compute node")(&judge(
+            &gone(Some(&input), None)
+        )));
     }
 
     #[test]
@@ -1071,7 +1078,9 @@ mod tests {
         assert!(resubmit(true)(&with(JobState::Preempted)));
         assert!(resubmit(true)(&with(JobState::NodeFail)));
         assert!(resubmit(false)(&with(JobState::Timeout)), "progress made");
-        assert!(failed_with("stopped by SIGTERM")(&with(JobState::Cancelled)));
+        assert!(failed_with("stopped by SIGTERM")(&with(
+            JobState::Cancelled
+        )));
         // The state is not known yet: wait, then fail rather than guess.
         let mut e = gone(Some(&stopped), Some(JobState::Completing));
         e.waited_out = false;
@@ -1095,13 +1104,19 @@ mod tests {
         assert!(resubmit(true)(&with(JobState::Timeout)), "training resumes");
         assert!(failed_with("raise train.mem")(&with(JobState::OutOfMemory)));
         assert!(failed_with("cancelled")(&with(JobState::Cancelled)));
-        assert!(failed_with("without an exit record")(&with(JobState::Completed)));
-        assert!(failed_with("without an exit record")(&with(JobState::Failed)));
+        assert!(failed_with("without an exit record")(&with(
+            JobState::Completed
+        )));
+        assert!(failed_with("without an exit record")(&with(
+            JobState::Failed
+        )));
         let mut eval = gone(None, Some(JobState::Timeout));
         eval.kind = NodeKind::Eval;
         assert!(failed_with("raise eval.time")(&judge(&eval)));
         // Forgotten by squeue, no accounting: a failure, not a success.
-        assert!(failed_with("keeps no accounting")(&judge(&gone(None, None))));
+        assert!(failed_with("keeps no accounting")(&judge(&gone(
+            None, None
+        ))));
         // Still running, or just gone: no verdict yet.
         let mut running = gone(None, Some(JobState::Running));
         running.gone = false;

@@ -232,67 +232,74 @@ pub fn parse_sbatch_id(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// Recorded from Slurm 22.05 (Debian's slurm-wlm), single node, no
-    /// accounting: `squeue --noheader --states=all --format=%i|%T|%r` with a
-    /// finished, a failed, a cancelled, a held, a pending and a running job.
-    const SQUEUE: &str = "\
-12|COMPLETED|None
-13|FAILED|NonZeroExitCode
-14|CANCELLED|None
-15|PENDING|JobHeldUser
-16|PENDING|Resources
-17|RUNNING|None
-";
+    /// `squeue --noheader --states=all --format=%i|%T|%r --jobs=250,...,256`,
+    /// recorded from Slurm 22.05.8 (Debian's slurm-wlm, the single-node cluster
+    /// of scripts/slurm-up.sh, no accounting): a finished, a failed, a timed
+    /// out and a cancelled job, one held, one waiting for resources, one running.
+    const SQUEUE: &str = include_str!("testdata/squeue-22.05.txt");
+
+    /// `sacct --noheader --parsable2 --allocations
+    /// --format=JobIDRaw,State,ExitCode --jobs=257,...,262`, recorded from the
+    /// same Slurm with accounting (slurmdbd and MariaDB added for the
+    /// recording): finished, failed with exit 3, timed out, cancelled while
+    /// running, cancelled while held, and killed by signal 9.
+    const SACCT: &str = include_str!("testdata/sacct-22.05.txt");
+
+    /// The same without `--allocations`: each job followed by its batch step.
+    const SACCT_STEPS: &str = include_str!("testdata/sacct-steps-22.05.txt");
 
     #[test]
     fn squeue_lines_read_as_states() {
         let jobs = parse_squeue(SQUEUE);
-        assert_eq!(jobs.len(), 6);
-        assert_eq!(jobs["12"].state, JobState::Completed);
-        assert_eq!(jobs["13"].state, JobState::Failed);
-        assert_eq!(jobs["13"].reason, "NonZeroExitCode");
-        assert_eq!(jobs["14"].state, JobState::Cancelled);
-        assert_eq!(jobs["15"].reason, "JobHeldUser");
-        assert!(jobs["16"].state.is_queued());
-        assert!(!jobs["17"].state.is_final());
-        assert!(jobs["12"].state.is_final());
-        // Error lines and headers are not jobs.
+        assert_eq!(jobs.len(), 7);
+        assert_eq!(jobs["250"].state, JobState::Completed);
+        assert_eq!(jobs["251"].state, JobState::Failed);
+        assert_eq!(jobs["251"].reason, "NonZeroExitCode");
+        assert_eq!(jobs["252"].state, JobState::Timeout);
+        assert_eq!(jobs["253"].state, JobState::Running);
+        assert_eq!(jobs["254"].reason, "JobHeldUser");
+        assert_eq!(jobs["255"].state, JobState::Pending);
+        assert_eq!(jobs["256"].state, JobState::Cancelled);
+        for id in ["250", "251", "252", "256"] {
+            assert!(jobs[id].state.is_final(), "{id}");
+        }
+        for id in ["253", "254", "255"] {
+            assert!(!jobs[id].state.is_final(), "{id}");
+        }
+        assert!(jobs["254"].state.is_queued() && jobs["255"].state.is_queued());
+        // What squeue prints for ids it no longer knows (on stderr, exit 1),
+        // and a header, are not jobs.
         let noisy = "slurm_load_jobs error: Invalid job id specified\nJOBID|STATE|REASON\n";
         assert!(parse_squeue(noisy).is_empty());
     }
 
-    /// sacct's fields as documented for 22.05 (this project's test cluster has
-    /// no accounting database to record them from): cancelled by a uid, a
-    /// truncation mark, steps, arrays, and `exit:signal` codes.
     #[test]
     fn sacct_lines_read_as_states_and_exit_codes() {
-        let text = "\
-101|COMPLETED|0:0
-102|FAILED|1:0
-102.batch|FAILED|1:0
-103|CANCELLED by 1000|0:15
-104|TIMEOUT|0:0
-105|OUT_OF_MEMORY|0:125
-106|NODE_FAIL|0:0
-107|PREEMPTED|0:0
-108_3|RUNNING|0:0
-109|CANCELLED+|0:9
-";
-        let jobs = parse_sacct(text);
-        assert_eq!(jobs.len(), 9, "the step line is skipped");
-        assert_eq!(jobs["101"].exit_code, Some(0));
-        assert_eq!(jobs["102"].state, JobState::Failed);
-        assert_eq!(jobs["102"].exit_code, Some(1));
-        assert_eq!(jobs["103"].state, JobState::Cancelled);
-        assert_eq!(jobs["103"].signal, Some(15));
-        assert_eq!(jobs["104"].state, JobState::Timeout);
-        assert_eq!(jobs["105"].state, JobState::OutOfMemory);
-        assert_eq!(jobs["108_3"].state, JobState::Running);
-        assert_eq!(jobs["109"].state, JobState::Cancelled);
-        assert!(jobs["106"].state.is_transient());
-        assert!(jobs["107"].state.is_transient());
-        assert!(!jobs["105"].state.is_transient());
-        assert!(!jobs["104"].state.is_transient());
+        let jobs = parse_sacct(SACCT);
+        assert_eq!(jobs.len(), 6);
+        assert_eq!(jobs["257"].state, JobState::Completed);
+        assert_eq!(jobs["257"].exit_code, Some(0));
+        assert_eq!(jobs["258"].state, JobState::Failed);
+        assert_eq!(jobs["258"].exit_code, Some(3));
+        assert_eq!(jobs["259"].state, JobState::Timeout);
+        assert_eq!(jobs["260"].state, JobState::Cancelled, "`CANCELLED by 0`");
+        assert_eq!(jobs["261"].state, JobState::Cancelled);
+        assert_eq!(jobs["262"].state, JobState::Failed);
+        assert_eq!(jobs["262"].signal, Some(9));
+        assert_eq!(jobs["257"].signal, None);
+        // Step lines are skipped: the same jobs, the allocations' states.
+        let with_steps = parse_sacct(SACCT_STEPS);
+        assert_eq!(with_steps.len(), 4);
+        assert_eq!(with_steps["259"].state, JobState::Timeout);
+        assert_eq!(with_steps["260"].state, JobState::Cancelled);
+        // Other forms sacct documents: a truncation mark, an array task.
+        let other = parse_sacct("109|CANCELLED+|0:9\n108_3|RUNNING|0:0\n");
+        assert_eq!(other["109"].state, JobState::Cancelled);
+        assert_eq!(other["108_3"].state, JobState::Running);
+        assert!(JobState::parse("NODE_FAIL").is_transient());
+        assert!(JobState::parse("PREEMPTED").is_transient());
+        assert!(!JobState::parse("OUT_OF_MEMORY").is_transient());
+        assert!(JobState::parse("OUT_OF_MEMORY").is_final());
     }
 
     #[test]
