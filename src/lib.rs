@@ -1,8 +1,11 @@
 //! runner: declarative pipelines for spectral-loss VAE experiments.
 //!
 //! Data flows one way: YAML file -> typed [`pipeline`] cells -> [`dag`] plan ->
-//! executor -> store. The networks live in [`model`], the losses in [`loss`], all
-//! Fourier maths in [`spectral`], training in [`train`], metrics in [`eval`].
+//! executor -> store -> [`report`]. The [`dag`] engine plans and runs nodes
+//! without knowing what they compute: [`work`] says that (datasets in [`data`],
+//! training in [`train`], metrics in [`eval`], tables and plots in [`report`]),
+//! and [`slurm`] lets the engine run nodes as Slurm jobs. The networks live in
+//! [`model`], the losses in [`loss`], all Fourier maths in [`spectral`].
 
 pub mod atomic;
 pub mod backend;
@@ -11,6 +14,7 @@ pub mod dag;
 pub mod data;
 pub mod device;
 pub mod eval;
+pub mod exit;
 pub mod inspect;
 pub mod interrupt;
 pub mod loss;

@@ -18,15 +18,15 @@ use results::{ConfigArgs, DiffArgs, GcArgs, LsArgs, ShowArgs};
 use run::RunArgs;
 
 /// Exit code: success.
-pub const EXIT_OK: i32 = 0;
+pub const EXIT_OK: i32 = crate::exit::OK;
 /// Exit code: a node failed.
-pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_FAILED: i32 = crate::exit::FAILED;
 /// Exit code: bad input (pipeline file, data files, command line).
-pub const EXIT_INPUT: i32 = 2;
+pub const EXIT_INPUT: i32 = crate::exit::INPUT;
 /// Exit code: interrupted (Ctrl-C, SIGTERM).
-pub const EXIT_INTERRUPTED: i32 = 130;
-/// Exit code of `runner node`: stopped at a checkpoint, submit it again.
-pub use crate::dag::slurm::EXIT_RESUBMIT;
+pub const EXIT_INTERRUPTED: i32 = crate::exit::INTERRUPTED;
+/// Exit code of `runner node`: stopped at a checkpoint, run it again.
+pub const EXIT_RESUBMIT: i32 = crate::exit::RESUBMIT;
 
 /// Declarative pipelines for spectral-loss VAE experiments.
 ///

@@ -16,7 +16,7 @@
 //!   record is waited for `latency_wait` seconds (shared file systems lag) and
 //!   is never taken as a success unless its DONE is there.
 //! - **Resubmission**: a training job told its time limit is near (SIGUSR2)
-//!   saves its checkpoint and exits with [`EXIT_RESUBMIT`]; it is submitted
+//!   saves its checkpoint and exits with [`exit::RESUBMIT`]; it is submitted
 //!   again and resumes. A job preempted or lost with its node is submitted
 //!   again up to `--retries` times.
 
@@ -33,16 +33,13 @@ use super::plan::{NodeKind, Plan};
 use super::provenance::{hostname, rfc3339_utc, unix_now};
 use super::store::{is_done, Store};
 use super::work::{DeviceNeed, Outcome};
+use crate::exit;
 use crate::interrupt::StopReason;
 use crate::pipeline::schema::DeviceChoice;
 use crate::progress::Progress;
 use crate::slurm::batch::{job_name, resource_args, sbatch_args, shell_quote, BatchJob};
 use crate::slurm::state::QueueEntry;
 use crate::slurm::{JobState, Profile, Slurm};
-
-/// Exit code of `runner node` when it stopped at a checkpoint and asks to be
-/// submitted again (sysexits' EX_TEMPFAIL: "try again later").
-pub const EXIT_RESUBMIT: i32 = 75;
 
 /// How the driver submits and where the jobs find everything.
 #[derive(Debug, Clone)]
@@ -196,23 +193,23 @@ fn judge(e: &Evidence) -> Option<Verdict> {
     let failed = |why: String| Some(Verdict::Finished(Outcome::Failed(why)));
     let made_progress = |step: Option<u64>| step.is_some() && step > e.last_step;
     let final_state = e.state.as_ref().filter(|s| s.is_final());
-    if let Some(exit) = e.exit {
-        let message = exit.message.clone().unwrap_or_default();
-        return match exit.exit_code {
-            0 if e.done => Some(Verdict::Finished(if exit.outcome == "fresh" {
+    if let Some(record) = e.exit {
+        let message = record.message.clone().unwrap_or_default();
+        return match record.exit_code {
+            exit::OK if e.done => Some(Verdict::Finished(if record.outcome == "fresh" {
                 Outcome::AlreadyDone
             } else {
                 Outcome::Ran
             })),
             // DONE may still be on its way through the shared file system.
-            0 if !e.waited_out => None,
-            0 => failed("the job ended with exit code 0 but its DONE is missing".into()),
-            EXIT_RESUBMIT => Some(Verdict::Resubmit {
+            exit::OK if !e.waited_out => None,
+            exit::OK => failed("the job ended with exit code 0 but its DONE is missing".into()),
+            exit::RESUBMIT => Some(Verdict::Resubmit {
                 why: format!("checkpointed: {message}"),
                 // A checkpoint that made no progress spends a retry.
-                counted: !made_progress(exit.step),
+                counted: !made_progress(record.step),
             }),
-            130 => match final_state {
+            exit::INTERRUPTED => match final_state {
                 Some(s) if s.is_transient() => Some(Verdict::Resubmit {
                     why: format!("{}: {message}", s.name()),
                     counted: true,
@@ -220,16 +217,16 @@ fn judge(e: &Evidence) -> Option<Verdict> {
                 // Its checkpoint moved on: as good as the SIGUSR2 path.
                 Some(JobState::Timeout) if e.kind == NodeKind::Train => Some(Verdict::Resubmit {
                     why: format!("TIMEOUT: {message}"),
-                    counted: !made_progress(exit.step),
+                    counted: !made_progress(record.step),
                 }),
-                Some(_) => failed(format!("{}: {message}", exit.outcome)),
-                None if e.waited_out => failed(format!("{}: {message}", exit.outcome)),
+                Some(_) => failed(format!("{}: {message}", record.outcome)),
+                None if e.waited_out => failed(format!("{}: {message}", record.outcome)),
                 None => None,
             },
             // A failure: reported once Slurm's final state can be named with
             // it (or the wait for it is over).
             _ if final_state.is_none() && !e.waited_out => None,
-            2 => failed(format!("input error on the compute node: {message}")),
+            exit::INPUT => failed(format!("input error on the compute node: {message}")),
             _ => failed(message),
         };
     }
@@ -370,36 +367,37 @@ impl SlurmExecutor {
         Ok((alive && !exited).then(|| (id, attempt.log.clone())))
     }
 
+    /// Where `job` stands without a new submission: complete, or attached to
+    /// its live job (`recheck`: see [`SlurmExecutor::live_job`]), or to be
+    /// looked at again when squeue fails (never submit on a guess); `None`
+    /// when it needs a job.
+    fn placed_already(&mut self, job: &JobSpec, dir: &Path, recheck: bool) -> Option<Placement> {
+        if !self.opts.force && is_done(dir, &job.key) {
+            return Some(Placement::Done);
+        }
+        match self.live_job(dir, recheck) {
+            Ok(Some((id, log))) => Some(Placement::Attached(id, log)),
+            Ok(None) => None,
+            Err(e) => {
+                self.warn(&e);
+                Some(Placement::Busy)
+            }
+        }
+    }
+
     /// Hands `job` to Slurm: attaches to a job already running it, or submits
     /// one under the node lock.
     fn place(&mut self, job: &JobSpec, dir: &Path) -> Result<Placement, String> {
-        if !self.opts.force && is_done(dir, &job.key) {
-            return Ok(Placement::Done);
-        }
-        match self.live_job(dir, false) {
-            Ok(Some((id, log))) => return Ok(Placement::Attached(id, log)),
-            Ok(None) => {}
-            // Never submit on a guess: look again at the next tick.
-            Err(e) => {
-                self.warn(&e);
-                return Ok(Placement::Busy);
-            }
+        if let Some(placed) = self.placed_already(job, dir, false) {
+            return Ok(placed);
         }
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let Some(_lock) = NodeLock::try_acquire(dir).map_err(|e| format!("{e:#}"))? else {
             return Ok(Placement::Busy);
         };
         // Under the lock: another driver may have finished or submitted it.
-        if !self.opts.force && is_done(dir, &job.key) {
-            return Ok(Placement::Done);
-        }
-        match self.live_job(dir, true) {
-            Ok(Some((id, log))) => return Ok(Placement::Attached(id, log)),
-            Ok(None) => {}
-            Err(e) => {
-                self.warn(&e);
-                return Ok(Placement::Busy);
-            }
+        if let Some(placed) = self.placed_already(job, dir, true) {
+            return Ok(placed);
         }
         let mut record = JobRecord::read(dir);
         if let Some(attempt) = record.current_mut() {
@@ -554,14 +552,11 @@ impl SlurmExecutor {
                     .println(format!("{what}: another runner holds it; waiting"));
                 self.tracked.push(tracked);
             }
-            Err(e) => {
-                self.failed += 1;
-                self.ready.push(Finished {
-                    index,
-                    outcome: Outcome::Failed(e),
-                    secs: carry.since.elapsed().as_secs_f64(),
-                })
-            }
+            Err(e) => self.ready.push(Finished {
+                index,
+                outcome: Outcome::Failed(e),
+                secs: carry.since.elapsed().as_secs_f64(),
+            }),
         }
     }
 
@@ -663,7 +658,10 @@ impl SlurmExecutor {
                 changed = true;
             }
             let gone = state.as_ref().is_none_or(JobState::is_final);
-            if gone && t.gone_since.is_none() {
+            if !gone {
+                // Running, or back in the queue (Slurm requeued it).
+                t.gone_since = None;
+            } else if t.gone_since.is_none() {
                 t.gone_since = Some(Instant::now());
             }
             t.state = state.or(t.state.take().filter(JobState::is_final));
@@ -709,6 +707,114 @@ impl SlurmExecutor {
     }
 }
 
+impl SlurmExecutor {
+    /// Calls squeue, then sets when to call it next: soon after a change,
+    /// later and later (up to six times `poll_seconds`) while nothing changes.
+    fn poll_on_schedule(&mut self) {
+        let changed = self.poll_queue();
+        let base = Duration::from_secs(u64::from(self.opts.profile.poll_seconds));
+        self.queue_interval = if changed {
+            base
+        } else {
+            self.queue_interval.mul_f64(1.5).min(base * 6)
+        };
+        self.next_queue_check = Instant::now() + self.queue_interval;
+    }
+
+    /// Tries again to place a node another process held.
+    fn place_again(&mut self, mut t: Tracked, finished: &mut Vec<Finished>) {
+        let what = t.job.describe();
+        let secs = t.since.elapsed().as_secs_f64();
+        match self.place(&t.job, &t.dir) {
+            Ok(Placement::Busy) => self.tracked.push(t),
+            Ok(Placement::Done) => finished.push(Finished {
+                index: t.index,
+                outcome: Outcome::AlreadyDone,
+                secs,
+            }),
+            Ok(Placement::Attached(id, log)) => {
+                self.progress
+                    .println(format!("  {what}: attached to job {id}"));
+                t.job_id = Some(id);
+                t.log = log;
+                self.tracked.push(t);
+            }
+            Ok(Placement::Submitted(id, log)) => {
+                self.progress
+                    .println(format!("  {what}: submitted as job {id}"));
+                t.job_id = Some(id);
+                t.own = true;
+                t.log = Some(log);
+                self.tracked.push(t);
+            }
+            Err(e) => finished.push(Finished {
+                index: t.index,
+                outcome: Outcome::Failed(e),
+                secs,
+            }),
+        }
+    }
+
+    /// Acts on the verdict on `t`'s job: keeps watching it, reports the node
+    /// finished, or submits it again.
+    fn settle(&mut self, t: Tracked, finished: &mut Vec<Finished>) {
+        let Some(verdict) = self.verdict(&t) else {
+            self.tracked.push(t);
+            return;
+        };
+        let id = t.job_id.clone().unwrap_or_default();
+        let exit = ExitRecord::read(&t.dir).filter(|e| e.job_id.as_deref() == Some(id.as_str()));
+        let code = exit.as_ref().map(|e| e.exit_code);
+        let slurm_state = t.state.as_ref().map_or("ENDED", JobState::name).to_string();
+        let secs = t.since.elapsed().as_secs_f64();
+        match verdict {
+            Verdict::Finished(outcome) => {
+                let state = if outcome.succeeded() {
+                    "COMPLETED".to_string()
+                } else {
+                    slurm_state
+                };
+                Self::record_end(&t.dir, &id, &state, code);
+                finished.push(Finished {
+                    index: t.index,
+                    outcome,
+                    secs,
+                });
+            }
+            Verdict::Resubmit { why, counted }
+                if counted && t.retries_used >= self.opts.retries =>
+            {
+                Self::record_end(&t.dir, &id, &slurm_state, code);
+                finished.push(Finished {
+                    index: t.index,
+                    outcome: Outcome::Failed(format!(
+                        "{why} (Slurm job {id}; {} resubmission(s) spent, --retries {})",
+                        t.retries_used, self.opts.retries
+                    )),
+                    secs,
+                });
+            }
+            Verdict::Resubmit { why, counted } => {
+                let state = if code == Some(exit::RESUBMIT) {
+                    "CHECKPOINTED".to_string()
+                } else {
+                    slurm_state
+                };
+                Self::record_end(&t.dir, &id, &state, code);
+                let what = format!("  {}", t.job.describe());
+                self.progress
+                    .println(format!("{what}: job {id} {why}; submitting it again"));
+                let carry = Carry {
+                    since: t.since,
+                    retries_used: t.retries_used + u32::from(counted),
+                    last_step: exit.and_then(|e| e.step).or(t.last_step),
+                };
+                self.track(t.index, t.job, &what, carry);
+            }
+        }
+    }
+}
+
 impl Executor for SlurmExecutor {
     fn has_room(&self, _need: DeviceNeed) -> bool {
         self.tracked.len() < self.opts.profile.max_jobs as usize
@@ -731,112 +837,20 @@ impl Executor for SlurmExecutor {
     fn wait(&mut self) -> Vec<Finished> {
         let tick = Duration::from_secs(1).min(self.queue_interval);
         loop {
-            if !self.ready.is_empty() {
-                return std::mem::take(&mut self.ready);
-            }
-            if crate::interrupt::requested() {
-                return Vec::new();
-            }
-            if Instant::now() >= self.next_queue_check {
-                let changed = self.poll_queue();
-                let base = Duration::from_secs(u64::from(self.opts.profile.poll_seconds));
-                self.queue_interval = if changed {
-                    base
-                } else {
-                    (self.queue_interval.mul_f64(1.5)).min(base * 6)
-                };
-                self.next_queue_check = Instant::now() + self.queue_interval;
-            }
-            let mut finished = Vec::new();
-            let mut again: Vec<(usize, JobSpec, Carry)> = Vec::new();
-            let tracked = std::mem::take(&mut self.tracked);
-            for mut t in tracked {
-                if t.job_id.is_none() {
-                    // Held by another process: try again to place it.
-                    let what = t.job.describe();
-                    match self.place(&t.job, &t.dir) {
-                        Ok(Placement::Busy) => self.tracked.push(t),
-                        Ok(Placement::Done) => finished.push(Finished {
-                            index: t.index,
-                            outcome: Outcome::AlreadyDone,
-                            secs: t.since.elapsed().as_secs_f64(),
-                        }),
-                        Ok(Placement::Attached(id, log)) => {
-                            self.progress
-                                .println(format!("  {what}: attached to job {id}"));
-                            t.job_id = Some(id);
-                            t.log = log;
-                            self.tracked.push(t);
-                        }
-                        Ok(Placement::Submitted(id, log)) => {
-                            self.progress
-                                .println(format!("  {what}: submitted as job {id}"));
-                            t.job_id = Some(id);
-                            t.own = true;
-                            t.log = Some(log);
-                            self.tracked.push(t);
-                        }
-                        Err(e) => finished.push(Finished {
-                            index: t.index,
-                            outcome: Outcome::Failed(e),
-                            secs: t.since.elapsed().as_secs_f64(),
-                        }),
-                    }
-                    continue;
+            let mut finished = std::mem::take(&mut self.ready);
+            if finished.is_empty() {
+                if crate::interrupt::requested() {
+                    return Vec::new();
                 }
-                match self.verdict(&t) {
-                    None => self.tracked.push(t),
-                    Some(Verdict::Finished(outcome)) => {
-                        let id = t.job_id.clone().unwrap_or_default();
-                        let state = match &outcome {
-                            Outcome::Ran | Outcome::AlreadyDone => "COMPLETED".to_string(),
-                            _ => t
-                                .state
-                                .as_ref()
-                                .map_or("FAILED".to_string(), |s| s.name().to_string()),
-                        };
-                        let exit = ExitRecord::read(&t.dir)
-                            .filter(|e| e.job_id.as_deref() == Some(id.as_str()))
-                            .map(|e| e.exit_code);
-                        Self::record_end(&t.dir, &id, &state, exit);
-                        finished.push(Finished {
-                            index: t.index,
-                            outcome,
-                            secs: t.since.elapsed().as_secs_f64(),
-                        });
-                    }
-                    Some(Verdict::Resubmit { why, counted }) => {
-                        let id = t.job_id.clone().unwrap_or_default();
-                        if counted && t.retries_used >= self.opts.retries {
-                            finished.push(Finished {
-                                index: t.index,
-                                outcome: Outcome::Failed(format!(
-                                    "{why} (Slurm job {id}; {} resubmission(s) spent, \
-                                     --retries {})",
-                                    t.retries_used, self.opts.retries
-                                )),
-                                secs: t.since.elapsed().as_secs_f64(),
-                            });
-                            continue;
-                        }
-                        self.progress.println(format!(
-                            "  {}: job {id} {why}; submitting it again",
-                            t.job.describe()
-                        ));
-                        let carry = Carry {
-                            since: t.since,
-                            retries_used: t.retries_used + u32::from(counted),
-                            last_step: ExitRecord::read(&t.dir)
-                                .and_then(|e| e.step)
-                                .or(t.last_step),
-                        };
-                        again.push((t.index, t.job, carry));
+                if Instant::now() >= self.next_queue_check {
+                    self.poll_on_schedule();
+                }
+                for t in std::mem::take(&mut self.tracked) {
+                    match t.job_id {
+                        None => self.place_again(t, &mut finished),
+                        Some(_) => self.settle(t, &mut finished),
                     }
                 }
-            }
-            for (index, job, carry) in again {
-                let what = format!("  {}", job.describe());
-                self.track(index, job, &what, carry);
             }
             for f in &finished {
                 if f.outcome.succeeded() {
@@ -998,7 +1012,7 @@ pub fn submit_driver(
 mod tests {
     use super::*;
 
-    fn exit(code: i32, outcome: &str, step: Option<u64>) -> ExitRecord {
+    fn record(code: i32, outcome: &str, step: Option<u64>) -> ExitRecord {
         ExitRecord {
             job_id: Some("7".into()),
             exit_code: code,
@@ -1034,11 +1048,11 @@ mod tests {
 
     #[test]
     fn the_exit_record_decides_when_there_is_one() {
-        let ok = exit(0, "done", None);
+        let ok = record(0, "done", None);
         let mut e = gone(Some(&ok), Some(JobState::Completed));
         e.done = true;
         assert_eq!(judge(&e), Some(Verdict::Finished(Outcome::Ran)));
-        let fresh = exit(0, "fresh", None);
+        let fresh = record(0, "fresh", None);
         e.exit = Some(&fresh);
         assert_eq!(judge(&e), Some(Verdict::Finished(Outcome::AlreadyDone)));
         // Exit 0 without DONE: wait for the file system, then fail; never done.
@@ -1049,13 +1063,13 @@ mod tests {
         assert!(failed_with("DONE is missing")(&judge(&e)));
 
         // SIGUSR2: free while the checkpoint moves on, a retry when it does not.
-        let moved = exit(75, "checkpointed", Some(160));
+        let moved = record(75, "checkpointed", Some(160));
         assert!(resubmit(false)(&judge(&gone(Some(&moved), None))));
-        let stuck = exit(75, "checkpointed", Some(100));
+        let stuck = record(75, "checkpointed", Some(100));
         assert!(resubmit(true)(&judge(&gone(Some(&stuck), None))));
 
         // A failure waits for Slurm's final state, to name it.
-        let diverged = exit(1, "failed", None);
+        let diverged = record(1, "failed", None);
         let mut e = gone(Some(&diverged), Some(JobState::Running));
         e.waited_out = false;
         assert_eq!(judge(&e), None);
@@ -1065,7 +1079,7 @@ mod tests {
             Some(&diverged),
             None
         ))));
-        let input = exit(2, "input error", None);
+        let input = record(2, "input error", None);
         assert!(failed_with("input error on the compute node")(&judge(
             &gone(Some(&input), None)
         )));
@@ -1073,7 +1087,7 @@ mod tests {
 
     #[test]
     fn a_stopped_job_is_read_with_its_final_state() {
-        let stopped = exit(130, "stopped by SIGTERM", Some(150));
+        let stopped = record(130, "stopped by SIGTERM", Some(150));
         let with = |state| judge(&gone(Some(&stopped), Some(state)));
         assert!(resubmit(true)(&with(JobState::Preempted)));
         assert!(resubmit(true)(&with(JobState::NodeFail)));
