@@ -510,10 +510,9 @@ impl SlurmExecutor {
 
     /// Places `job` and starts watching it (or reports it at once).
     fn track(&mut self, index: usize, job: JobSpec, what: &str, carry: Carry) {
-        let dir = job.dir(&self.local);
-        let mut tracked = Tracked {
+        let tracked = Tracked {
             index,
-            dir: dir.clone(),
+            dir: job.dir(&self.local),
             job_id: None,
             own: false,
             log: None,
@@ -524,40 +523,49 @@ impl SlurmExecutor {
             gone_since: None,
             job,
         };
-        match self.place(&tracked.job, &dir) {
-            Ok(Placement::Done) => self.ready.push(Finished {
-                index,
-                outcome: Outcome::AlreadyDone,
-                secs: carry.since.elapsed().as_secs_f64(),
-            }),
+        self.place_and_watch(tracked, what, true);
+    }
+
+    /// Places `t` and watches its job, or reports the node through `ready`
+    /// (complete already, or failed to submit); `first`: the driver sees the
+    /// node for the first time (it then says when another runner holds it).
+    fn place_and_watch(&mut self, mut t: Tracked, what: &str, first: bool) {
+        let outcome = match self.place(&t.job, &t.dir) {
+            Ok(Placement::Done) => Outcome::AlreadyDone,
+            Err(e) => Outcome::Failed(e),
+            Ok(Placement::Busy) => {
+                if first {
+                    self.progress
+                        .println(format!("{what}: another runner holds it; waiting"));
+                }
+                self.tracked.push(t);
+                return;
+            }
             Ok(Placement::Attached(id, log)) => {
                 self.progress
                     .println(format!("{what}: attached to job {id}, submitted earlier"));
-                tracked.job_id = Some(id);
-                tracked.log = log;
-                self.tracked.push(tracked);
+                t.job_id = Some(id);
+                t.log = log;
+                self.tracked.push(t);
+                return;
             }
             Ok(Placement::Submitted(id, log)) => {
                 self.progress.println(format!(
                     "{what}: submitted as job {id}, log {}",
                     log.display()
                 ));
-                tracked.job_id = Some(id);
-                tracked.own = true;
-                tracked.log = Some(log);
-                self.tracked.push(tracked);
+                t.job_id = Some(id);
+                t.own = true;
+                t.log = Some(log);
+                self.tracked.push(t);
+                return;
             }
-            Ok(Placement::Busy) => {
-                self.progress
-                    .println(format!("{what}: another runner holds it; waiting"));
-                self.tracked.push(tracked);
-            }
-            Err(e) => self.ready.push(Finished {
-                index,
-                outcome: Outcome::Failed(e),
-                secs: carry.since.elapsed().as_secs_f64(),
-            }),
-        }
+        };
+        self.ready.push(Finished {
+            index: t.index,
+            outcome,
+            secs: t.since.elapsed().as_secs_f64(),
+        });
     }
 
     /// The verdict on `t` from its files and the scheduler's state, or `None`
@@ -721,40 +729,6 @@ impl SlurmExecutor {
         self.next_queue_check = Instant::now() + self.queue_interval;
     }
 
-    /// Tries again to place a node another process held.
-    fn place_again(&mut self, mut t: Tracked, finished: &mut Vec<Finished>) {
-        let what = t.job.describe();
-        let secs = t.since.elapsed().as_secs_f64();
-        match self.place(&t.job, &t.dir) {
-            Ok(Placement::Busy) => self.tracked.push(t),
-            Ok(Placement::Done) => finished.push(Finished {
-                index: t.index,
-                outcome: Outcome::AlreadyDone,
-                secs,
-            }),
-            Ok(Placement::Attached(id, log)) => {
-                self.progress
-                    .println(format!("  {what}: attached to job {id}"));
-                t.job_id = Some(id);
-                t.log = log;
-                self.tracked.push(t);
-            }
-            Ok(Placement::Submitted(id, log)) => {
-                self.progress
-                    .println(format!("  {what}: submitted as job {id}"));
-                t.job_id = Some(id);
-                t.own = true;
-                t.log = Some(log);
-                self.tracked.push(t);
-            }
-            Err(e) => finished.push(Finished {
-                index: t.index,
-                outcome: Outcome::Failed(e),
-                secs,
-            }),
-        }
-    }
-
     /// Acts on the verdict on `t`'s job: keeps watching it, reports the node
     /// finished, or submits it again.
     fn settle(&mut self, t: Tracked, finished: &mut Vec<Finished>) {
@@ -847,10 +821,15 @@ impl Executor for SlurmExecutor {
                 }
                 for t in std::mem::take(&mut self.tracked) {
                     match t.job_id {
-                        None => self.place_again(t, &mut finished),
+                        // Held by another process when last tried.
+                        None => {
+                            let what = format!("  {}", t.job.describe());
+                            self.place_and_watch(t, &what, false);
+                        }
                         Some(_) => self.settle(t, &mut finished),
                     }
                 }
+                finished.append(&mut self.ready);
             }
             for f in &finished {
                 if f.outcome.succeeded() {
