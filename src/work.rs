@@ -11,7 +11,7 @@ use anyhow::{anyhow, Context};
 use crate::atomic::write_atomic;
 use crate::dag::job::JobSpec;
 use crate::dag::lock::NodeLock;
-use crate::dag::plan::{NodeKind, Plan};
+use crate::dag::plan::{dataset_subset, NodeKind, Plan};
 use crate::dag::provenance::{unix_now, Provenance};
 use crate::dag::store::{clear_done, is_done, write_done, Store};
 use crate::dag::work::{DeviceNeed, NodeContext, NodeWork, WorkError};
@@ -112,8 +112,7 @@ impl DatasetMemo {
         clear_done(&dir).map_err(|e| io(e.into()))?;
         self.build(&job.cell.dataset, key, &dir)?;
         // The rebuilt entry is complete again.
-        let config = serde_json::json!({ "dataset": job.cell.dataset });
-        write_done(&dir, key, "dataset", &config).map_err(|e| io(e.into()))?;
+        write_done(&dir, key, "dataset", &dataset_subset(&job.cell)).map_err(|e| io(e.into()))?;
         self.recall(&key).ok_or_else(|| DataError::Io {
             path: dir.clone(),
             source: std::io::Error::other("dataset was built but is not in memory"),

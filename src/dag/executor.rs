@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use super::job::JobSpec;
-use super::plan::{NodeKind, NodeState, Plan};
+use super::plan::{node_line, NodeKind, NodeState, Plan};
 use super::work::{DeviceNeed, NodeWork, Outcome};
 use crate::interrupt::StopReason;
 use crate::progress::Progress;
@@ -76,12 +76,7 @@ pub struct RunSummary {
 /// One line describing node `i`: kind, short key and cell label.
 pub fn describe(plan: &Plan, i: usize) -> String {
     let node = &plan.nodes[i];
-    let label = plan.node_label(i);
-    let mut text = format!("{:<7} {}", node.kind.name(), node.key.short());
-    if !label.is_empty() {
-        let _ = write!(text, "  [{label}]");
-    }
-    text
+    node_line(node.kind, &node.key, &plan.node_label(i))
 }
 
 /// The command that re-runs the cells of node `i`.

@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::plan::{NodeKind, Plan};
+use super::plan::{node_line, NodeKind, Plan};
 use super::store::{Store, JOB_EXIT_FILE, JOB_FILE, NODE_SPEC_FILE};
 use crate::atomic::write_atomic;
 use crate::pipeline::key::NodeKey;
@@ -103,11 +103,7 @@ impl JobSpec {
 
     /// "train 3fa9c2e81b07  [label]": kind, short key and cells.
     pub fn describe(&self) -> String {
-        let mut text = format!("{:<7} {}", self.kind.name(), self.key.short());
-        if !self.label.is_empty() {
-            text.push_str(&format!("  [{}]", self.label));
-        }
-        text
+        node_line(self.kind, &self.key, &self.label)
     }
 
     /// Writes it as `dir/node.json`.

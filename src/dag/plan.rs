@@ -13,6 +13,7 @@ use super::store::{read_done, Store};
 pub use crate::pipeline::display::value_text;
 use crate::pipeline::key::{changed_paths, node_key, NodeKey};
 use crate::pipeline::load::{Cell, LoadedPipeline};
+use crate::pipeline::schema::ResolvedPipeline;
 
 /// What a node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,6 +133,22 @@ pub fn label_string(cell: &Cell) -> String {
         .join(" ")
 }
 
+/// What a dataset node of `cfg` depends on (its key's config subset, and what
+/// its DONE records).
+pub fn dataset_subset(cfg: &ResolvedPipeline) -> Value {
+    json!({ "dataset": cfg.dataset })
+}
+
+/// One line naming a node: kind, short key and its cells' labels
+/// (`train   3fa9c2e81b07  [model.upsampler=n15]`).
+pub fn node_line(kind: NodeKind, key: &NodeKey, label: &str) -> String {
+    let mut text = format!("{:<7} {}", kind.name(), key.short());
+    if !label.is_empty() {
+        text.push_str(&format!("  [{label}]"));
+    }
+    text
+}
+
 /// The config subsets of one cell: what each node kind depends on.
 fn subsets(cell: &Cell) -> (Value, Value, Value) {
     let cfg = &cell.config;
@@ -150,7 +167,7 @@ fn subsets(cell: &Cell) -> (Value, Value, Value) {
         }
     }
     (
-        json!({ "dataset": cfg.dataset }),
+        dataset_subset(cfg),
         json!({ "model": cfg.model, "train": train, "loss": cfg.loss }),
         json!({ "eval": cfg.eval }),
     )
