@@ -20,18 +20,17 @@ pub type CudaBackend = burn::backend::Cuda;
 #[cfg(feature = "cuda")]
 pub type CudaTrainBackend = burn::backend::Autodiff<CudaBackend>;
 
-/// Runs `f` on a rayon pool of its own with one thread.
+/// Runs `f` on a rayon pool of its own with `threads` threads.
 ///
-/// burn-flex parallelises reductions with rayon, whose work splitting depends on
-/// what other threads are doing, so float sums (and so the loss curve) could differ
-/// between runs when several nodes share the global pool. One thread per node makes
-/// every run bit-reproducible; nodes run side by side with `-j N` instead (and the
-/// benchmark found flex's second thread adds almost nothing to a step).
-pub fn on_own_thread<T: Send>(f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+/// The CPU backend (burn-flex as patched in `vendor/burn-flex`) splits its work
+/// between threads by fixed partitions, never by timing, so results are
+/// bit-identical for any `threads`; a pool per node keeps nodes that run side
+/// by side (`-j`) from taking each other's threads.
+pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+        .num_threads(threads.max(1))
         .build()
-        .map_err(|e| anyhow::anyhow!("starting a worker thread: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("starting {threads} worker threads: {e}"))?;
     Ok(pool.install(f))
 }
 

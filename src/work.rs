@@ -131,6 +131,23 @@ fn data_error(e: DataError) -> WorkError {
     }
 }
 
+/// Threads of a CPU training node: `train.threads`, else the executor's share
+/// of the cores. Asking for more threads than there are cores is allowed (the
+/// results do not change), with a notice.
+fn training_threads(cfg: &crate::pipeline::schema::ResolvedPipeline, ctx: &NodeContext) -> usize {
+    let Some(asked) = cfg.train.threads else {
+        return ctx.cpu_threads;
+    };
+    let cores = crate::dag::work::usable_cores();
+    if asked as usize > cores {
+        ctx.progress.println(format!(
+            "notice: train.threads is {asked}, more than the {cores} cores this process may use; \
+             training goes on, slower per thread"
+        ));
+    }
+    asked as usize
+}
+
 /// The device a train or eval node of `job` runs on: the GPU the executor
 /// granted, else `train.device` resolved here.
 fn node_device(job: &JobSpec, ctx: &NodeContext) -> Result<Device, WorkError> {
@@ -211,7 +228,16 @@ impl NodeWork for PipelineWork {
                 write_atomic(&dir.join("config.yaml"), yaml.as_bytes())
                     .context("writing config.yaml")?;
                 let label = format!("train {}", &job.key.short()[..8]);
-                train(cfg, &data.train, dir, &label, &ctx.progress, device)?;
+                let threads = training_threads(cfg, ctx);
+                train(
+                    cfg,
+                    &data.train,
+                    dir,
+                    &label,
+                    &ctx.progress,
+                    device,
+                    threads,
+                )?;
             } else {
                 let run_dir = run_dir
                     .as_ref()

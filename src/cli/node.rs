@@ -6,7 +6,7 @@ use clap::Args;
 use super::{EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RESUBMIT};
 use crate::dag::job::{ExitRecord, JobSpec};
 use crate::dag::provenance::{hostname, rfc3339_utc, unix_now};
-use crate::dag::work::{run_job, NodeContext, Outcome};
+use crate::dag::work::{cores_per_node, run_job, NodeContext, Outcome};
 use crate::dag::Store;
 use crate::interrupt::StopReason;
 use crate::progress::Progress;
@@ -90,6 +90,7 @@ pub fn node(args: &NodeArgs, store: &Store) -> i32 {
         progress: Progress::new(false),
         gpu: None,
         force: args.force,
+        cpu_threads: cores_per_node(1),
     };
     let (code, outcome, message, step) = exit_of(run_job(&job, store, &work, &ctx));
     let record = ExitRecord {

@@ -12,7 +12,7 @@ use crate::dag::executor::{check_inputs, describe_plan, Executor};
 use crate::dag::gpu::GpuSlots;
 use crate::dag::local::LocalExecutor;
 use crate::dag::slurm::{preflight, submit_driver, DriverRecord, SlurmExecutor, SlurmOptions};
-use crate::dag::work::NodeContext;
+use crate::dag::work::{cores_per_node, NodeContext};
 use crate::dag::{build_plan, execute, NodeKind, Plan, RunOptions, Store};
 use crate::device;
 use crate::interrupt::StopReason;
@@ -244,6 +244,7 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
                 progress: progress.clone(),
                 gpu: None,
                 force: args.force,
+                cpu_threads: cores_per_node(args.jobs as usize),
             };
             Box::new(LocalExecutor::new(
                 work.clone(),

@@ -180,6 +180,7 @@ mod tests {
             progress: Progress::new(false),
             gpu: None,
             force: false,
+            cpu_threads: 1,
         };
         let mut executor =
             LocalExecutor::new(work.clone(), store, 8, GpuSlots::new(&[0, 1, 2], 1), ctx);

@@ -159,6 +159,8 @@ fn subsets(cell: &Cell) -> (Value, Value, Value) {
     if let Some(map) = train.as_object_mut() {
         map.remove("device");
         map.remove("device_in_key");
+        // Thread counts change how fast, never what: results are bit-identical.
+        map.remove("threads");
         if cfg.train.device_in_key {
             map.insert(
                 "device".to_string(),

@@ -50,6 +50,20 @@ pub struct NodeContext {
     pub gpu: Option<usize>,
     /// Recompute even when DONE is there.
     pub force: bool,
+    /// CPU threads a node may use when its config does not say: the cores this
+    /// process may use divided among the nodes that run at once.
+    pub cpu_threads: usize,
+}
+
+/// The cores this process may use (its CPU affinity, e.g. a Slurm job's
+/// allocation), at least 1.
+pub fn usable_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Each of `nodes` nodes running at once gets this many of the usable cores.
+pub fn cores_per_node(nodes: usize) -> usize {
+    (usable_cores() / nodes.max(1)).max(1)
 }
 
 /// What each node kind computes. The engine calls it and knows nothing else of

@@ -17,7 +17,7 @@ use super::metrics::{
 };
 use super::spectrum::SpectrumTable;
 use crate::atomic::write_atomic;
-use crate::backend::{batch_tensor, normal_noise, on_own_thread, CpuBackend};
+use crate::backend::{batch_tensor, normal_noise, on_threads, CpuBackend};
 use crate::data::ImageSet;
 use crate::device::Device;
 use crate::model::Vae;
@@ -101,7 +101,7 @@ fn prior_samples<B: Backend>(
 /// Loads the model in `run_dir` once onto `device` and returns the
 /// reconstructions of `images` and the prior samples (empty when `eval.samples`
 /// is 0). The CPU runs the network on one thread, as in training (see
-/// `on_own_thread`).
+/// `on_threads`).
 fn decode(
     cfg: &ResolvedPipeline,
     images: &ImageSet,
@@ -109,10 +109,10 @@ fn decode(
     device: Device,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     match device {
-        Device::Cpu => {
-            on_own_thread(|| decode_on::<CpuBackend>(cfg, images, run_dir, &Default::default()))
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-        }
+        Device::Cpu => on_threads(1, || {
+            decode_on::<CpuBackend>(cfg, images, run_dir, &Default::default())
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
         #[cfg(feature = "cuda")]
         Device::Cuda(n) => decode_on::<crate::backend::CudaBackend>(
             cfg,

@@ -263,6 +263,7 @@ mod tests {
                 "test",
                 &Progress::new(false),
                 crate::device::Device::Cpu,
+                1,
             )
             .unwrap();
             let log = std::fs::read_to_string(dir.path().join("train_log.csv")).unwrap();

@@ -413,6 +413,12 @@ fn check_train(t: &TrainConfig) -> Result<(), ConfigIssue> {
             format!("train.batch must be >= 1, got {}", t.batch),
         ));
     }
+    if t.threads == Some(0) {
+        return Err(ConfigIssue::new(
+            "train.threads",
+            "train.threads must be >= 1, got 0",
+        ));
+    }
     match &t.optimizer {
         OptimizerConfig::Adam(adam) => {
             positive(adam.lr, "train.optimizer.adam.lr")?;
@@ -1088,6 +1094,7 @@ mod tests {
             ("model: {latent: 0}", "model.latent", ">= 1"),
             ("train: {epochs: 0}", "train.epochs", ">= 1"),
             ("train: {batch: 0}", "train.batch", ">= 1"),
+            ("train: {threads: 0}", "train.threads", ">= 1"),
             (
                 "train: {optimizer: {adam: {lr: -0.001}}}",
                 "train.optimizer.adam.lr",

@@ -497,6 +497,10 @@ pub struct TrainConfig {
     /// Put the device's kind (`cpu` or `cuda`) into the training key, so that CPU
     /// and GPU runs of one config are cached apart (off: they share results).
     pub device_in_key: bool,
+    /// CPU threads of one training node (>= 1). Not part of any key: results are
+    /// bit-identical for any thread count. Unset: this machine's cores (or the
+    /// Slurm job's) divided among the nodes running at once (`-j`).
+    pub threads: Option<u32>,
 }
 
 impl Default for TrainConfig {
@@ -510,6 +514,7 @@ impl Default for TrainConfig {
             shuffle: false,
             device: DeviceChoice::Auto,
             device_in_key: false,
+            threads: None,
         }
     }
 }

@@ -12,7 +12,9 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use burn::module::ParamId;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, Optimizer};
+use burn::optim::Optimizer;
+
+use super::adam::FusedAdam;
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use rand_pcg::Pcg64;
@@ -63,9 +65,9 @@ pub struct TrainState {
 }
 
 /// The optimizer of the network.
-pub type VaeAdam<B> = OptimizerAdaptor<Adam, Vae<B>, B>;
+pub type VaeAdam<B> = OptimizerAdaptor<FusedAdam, Vae<B>, B>;
 /// The optimizer of the loss's own parameters.
-pub type LossAdam<B> = OptimizerAdaptor<Adam, LossParams<B>, B>;
+pub type LossAdam<B> = OptimizerAdaptor<FusedAdam, LossParams<B>, B>;
 
 /// What a checkpoint holds besides [`TrainState`]: both modules and both optimizers.
 pub struct Trainables<B: AutodiffBackend> {
@@ -81,7 +83,7 @@ pub struct Trainables<B: AutodiffBackend> {
 
 /// Serialises an optimizer's record (keyed by parameter id) to bytes.
 fn optimizer_bytes<B: AutodiffBackend, M: burn::module::AutodiffModule<B>>(
-    optim: &OptimizerAdaptor<Adam, M, B>,
+    optim: &OptimizerAdaptor<FusedAdam, M, B>,
 ) -> Result<Vec<u8>> {
     BinBytesRecorder::<FullPrecisionSettings>::default()
         .record(optim.to_record(), ())
@@ -91,14 +93,14 @@ fn optimizer_bytes<B: AutodiffBackend, M: burn::module::AutodiffModule<B>>(
 /// Restores an optimizer's record from `bytes`, re-keying each state from the
 /// saved parameter id to the fresh module's id through `old_to_new`.
 fn restore_optimizer<B: AutodiffBackend, M: burn::module::AutodiffModule<B>>(
-    optim: OptimizerAdaptor<Adam, M, B>,
+    optim: OptimizerAdaptor<FusedAdam, M, B>,
     bytes: &[u8],
     old_to_new: &HashMap<ParamId, ParamId>,
     origin: &Path,
     device: &B::Device,
-) -> Result<OptimizerAdaptor<Adam, M, B>> {
+) -> Result<OptimizerAdaptor<FusedAdam, M, B>> {
     let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let record: <OptimizerAdaptor<Adam, M, B> as Optimizer<M, B>>::Record = recorder
+    let record: <OptimizerAdaptor<FusedAdam, M, B> as Optimizer<M, B>>::Record = recorder
         .load(bytes.to_vec(), device)
         .context("decoding optimizer state")?;
     let record = record

@@ -1,5 +1,6 @@
 //! Training: the loop, its learning-rate schedules, and resumable checkpoints.
 
+pub mod adam;
 pub mod checkpoint;
 pub mod run;
 pub mod schedule;

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
+
+use super::adam::FusedAdam;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
@@ -18,7 +20,7 @@ use super::checkpoint::{
 };
 use super::schedule::learning_rate;
 use crate::atomic::write_atomic;
-use crate::backend::{batch_tensor, normal_noise, on_own_thread, CpuBackend, TrainBackend};
+use crate::backend::{batch_tensor, normal_noise, on_threads, CpuBackend, TrainBackend};
 use crate::data::ImageSet;
 use crate::device::Device;
 use crate::loss::{LossMix, LossParams};
@@ -68,12 +70,13 @@ pub fn init_model<B: Backend>(cfg: &ResolvedPipeline, device: &B::Device) -> Vae
 }
 
 /// Adam with the options of `cfg`.
-fn adam_config(cfg: &ResolvedPipeline) -> AdamConfig {
+fn adam_config(cfg: &ResolvedPipeline) -> FusedAdam {
     let OptimizerConfig::Adam(adam) = &cfg.train.optimizer;
-    AdamConfig::new()
-        .with_beta_1(adam.betas[0] as f32)
-        .with_beta_2(adam.betas[1] as f32)
-        .with_epsilon(adam.eps as f32)
+    FusedAdam {
+        beta_1: adam.betas[0] as f32,
+        beta_2: adam.betas[1] as f32,
+        epsilon: adam.eps as f32,
+    }
 }
 
 /// Adam for the network, with the options of `cfg`.
@@ -110,7 +113,7 @@ fn fresh_state(cfg: &ResolvedPipeline, n: usize, names: &[&str]) -> TrainState {
 /// Trains the VAE of `cfg` on `data` in `dir` on `device`: a checkpoint after
 /// every epoch and when a stop is asked for (resumed from when present, also on
 /// another device), then `model.safetensors` and `train_log.csv`. `label` names
-/// the node on the progress bar.
+/// the node on the progress bar; on the CPU it trains on `threads` threads.
 pub fn train(
     cfg: &ResolvedPipeline,
     data: &ImageSet,
@@ -118,9 +121,10 @@ pub fn train(
     label: &str,
     progress: &Progress,
     device: Device,
+    threads: usize,
 ) -> Result<(), TrainError> {
     match device {
-        Device::Cpu => on_own_thread(|| {
+        Device::Cpu => on_threads(threads, || {
             train_on::<TrainBackend>(cfg, data, dir, label, progress, &Default::default())
         })?,
         #[cfg(feature = "cuda")]
@@ -413,6 +417,7 @@ mod tests {
                 "test",
                 &Progress::new(false),
                 Device::Cpu,
+                1,
             )
             .unwrap();
             let log = std::fs::read_to_string(dir.path().join(TRAIN_LOG)).unwrap();
@@ -427,6 +432,7 @@ mod tests {
                 "test",
                 &Progress::new(false),
                 Device::Cpu,
+                2,
             )
             .unwrap();
             let log2 = std::fs::read_to_string(again.path().join(TRAIN_LOG)).unwrap();
@@ -435,7 +441,16 @@ mod tests {
                     .map(|l| l.rsplit_once(',').unwrap().0.to_string())
                     .collect::<Vec<_>>()
             };
-            assert_eq!(strip(&log), strip(&log2), "same config, same loss curve");
+            assert_eq!(
+                strip(&log),
+                strip(&log2),
+                "1 and 2 threads: same loss curve"
+            );
+            let weights = |d: &Path| std::fs::read(d.join(crate::weights::MODEL_FILE)).unwrap();
+            assert!(
+                weights(dir.path()) == weights(again.path()),
+                "1 and 2 threads: bit-identical weights"
+            );
         }
     }
 }
