@@ -116,13 +116,20 @@ def vae_loss(logits, x, mu, logvar):
     return bce + BETA * kl
 
 
-def time_training(batch, steps, warmup):
-    """Median/mean step time and the per-phase medians, in ms."""
-    model = Vae()
-    # Encoder 951,520 + decoder 1,220,737 (EXPERIMENTS.md §1.2); runner checks the same.
-    assert sum(p.numel() for p in model.parameters()) == 2_172_257
+def time_training(net, batch, steps, warmup):
+    """Median/mean step time and the per-phase medians, in ms, of `net`
+    ("mnist": the IRMAE MNIST net on 1x32x32, "celeba": the IRMAE CelebA net
+    of torch_device_step.py on 3x64x64)."""
+    if net == "celeba":
+        from torch_device_step import CelebaVae  # imported here: it imports this file
+
+        model, shape = CelebaVae(), (3, 64, 64)
+    else:
+        model, shape = Vae(), (1, 32, 32)
+        # Encoder 951,520 + decoder 1,220,737 (EXPERIMENTS.md §1.2); runner checks the same.
+        assert sum(p.numel() for p in model.parameters()) == 2_172_257
     optim = torch.optim.Adam(model.parameters(), lr=LR)
-    x = torch.rand(batch, 1, 32, 32)
+    x = torch.rand(batch, *shape)
     totals, fwd, bwd, opt = [], [], [], []
     for i in range(warmup + steps):
         t0 = time.perf_counter()
@@ -303,6 +310,7 @@ def op_split(batch, reps, warmup):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--net", choices=["mnist", "celeba"], default="mnist")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=30, help="timed steps")
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps first")
@@ -316,7 +324,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    print(json.dumps(time_training(args.batch, args.steps, args.warmup)), flush=True)
+    print(json.dumps(time_training(args.net, args.batch, args.steps, args.warmup)), flush=True)
     if args.per_layer:
         rows = per_layer(args.batch, args.steps, args.warmup)
         print(json.dumps({"per_layer": rows}), flush=True)

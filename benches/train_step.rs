@@ -1,18 +1,22 @@
-//! CPU training-throughput benchmark (issue 3): runner's training step for the
-//! IRMAE MNIST VAE (EXPERIMENTS.md §1.2, n = 128; loss of §3.1: BCE + 0.1 KL,
-//! Adam lr 1e-4) at batch 32 and 64, side by side with the same network in
-//! PyTorch (`bench/torch_irmae_mnist.py`), run in the same invocation on the same
-//! number of threads. Target: runner's step time at most 1.5x PyTorch's.
+//! CPU training-throughput benchmark: runner's training step (forward, loss,
+//! backward, Adam; loss of EXPERIMENTS.md §3.1: BCE + 0.1 KL, Adam lr 1e-4) for
+//! the IRMAE MNIST VAE (§1.2, n = 128) at batch 32 and 64 and the IRMAE CelebA
+//! VAE (§1.3, n = 128) at batch 32, each on 1 and 2 threads, side by side with
+//! the same network in PyTorch (`bench/torch_irmae_mnist.py`, `--net`) run in
+//! the same invocation with `torch.set_num_threads` at the same count. Target:
+//! runner's step time at most 1.5x PyTorch's in every case.
 //!
-//! After the table, each layer is timed on its own (forward, then backward) at
-//! the batch-64 shapes on both sides, to show where the time goes; then each
-//! convolution's backward is split into its input, weight and bias gradients,
-//! timed on the backend without autodiff.
+//! After the table, each layer of the MNIST net is timed on its own (forward,
+//! then backward) at the batch-64 shapes on both sides, to show where the time
+//! goes; then each convolution's backward is split into its input, weight and
+//! bias gradients, timed on the backend without autodiff.
 //!
-//! Run with `cargo bench --bench train_step` (about a minute on 2 cores). Environment:
+//! Run with `cargo bench --bench train_step` (a few minutes on 2 cores). Environment:
 //! - `RUNNER_BENCH_PYTHON`: the Python that has torch (default `python3`);
-//! - `RUNNER_BENCH_STEPS`: timed steps per batch size (default 30);
-//! - `RUNNER_BENCH_WARMUP`: untimed steps first (default 5).
+//! - `RUNNER_BENCH_STEPS`: timed steps per MNIST case (default 30);
+//! - `RUNNER_BENCH_WARMUP`: untimed steps first (default 5);
+//! - `RUNNER_BENCH_CELEBA_STEPS`: timed steps of the CelebA case (default 6,
+//!   after 2 untimed ones).
 
 mod common;
 
@@ -23,16 +27,17 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::activation::relu;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
-use runner::backend::{CpuBackend, TrainBackend};
+use runner::backend::{on_threads, CpuBackend, TrainBackend};
 use runner::loss::{LossMix, LossParams};
 use runner::model::vae::VaeOutput;
 use runner::model::Vae;
 use runner::pipeline::load::load_pipeline_str;
 use runner::pipeline::schema::ResolvedPipeline;
+use runner::train::run::adam_for;
 use serde_json::Value;
 
 use common::env_usize;
@@ -43,6 +48,8 @@ type B = TrainBackend;
 const LATENT: usize = 128;
 /// Parameters of the IRMAE MNIST VAE at n = 128: encoder 951,520 + decoder 1,220,737.
 const PARAMS: usize = 2_172_257;
+/// Thread counts of the table (the per-layer breakdown uses the last one).
+const THREADS: [usize; 2] = [1, 2];
 /// The net's images are 1 x 32 x 32 (MNIST resized, EXPERIMENTS.md §1.2).
 const SIDE: usize = 32;
 /// Adam learning rate (EXPERIMENTS.md §3.1).
@@ -57,7 +64,7 @@ const SCRIPT: &str = "bench/torch_irmae_mnist.py";
 const INSTALL_HINT: &str = "python3 -m venv .bench-venv && .bench-venv/bin/pip install torch, \
 then RUNNER_BENCH_PYTHON=.bench-venv/bin/python cargo bench --bench train_step";
 
-/// The benchmarked cell: the IRMAE MNIST net with the BCE + KL loss, FFT term
+/// The benchmarked cells: the IRMAE MNIST net with the BCE + KL loss, FFT term
 /// off. Going through the pipeline loader keeps this file independent of the
 /// exact fields of `ModelSpec` and `LossConfig`; resolution only reads this text
 /// (no data files are opened).
@@ -68,6 +75,53 @@ model: {arch: irmae_mnist, latent: 128, upsampler: convt}
 train: {batch: 32, optimizer: {adam: {lr: 1.0e-4}}}
 loss: {kl: {beta: 0.1}, terms: [{bce: {}}]}
 ";
+/// The same cell on the IRMAE CelebA net (3 x 64 x 64).
+const CELEBA_PIPELINE: &str = "\
+name: bench_train_step_celeba
+dataset: {name: celeba, size: 64}
+model: {arch: irmae_celeba, latent: 128, upsampler: convt}
+train: {batch: 32, optimizer: {adam: {lr: 1.0e-4}}}
+loss: {kl: {beta: 0.1}, terms: [{bce: {}}]}
+";
+
+/// A network of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Net {
+    /// IRMAE MNIST, 1 x 32 x 32.
+    Mnist,
+    /// IRMAE CelebA, 3 x 64 x 64.
+    Celeba,
+}
+
+impl Net {
+    /// The name the PyTorch script takes (`--net`) and the table prints.
+    fn name(self) -> &'static str {
+        match self {
+            Net::Mnist => "mnist",
+            Net::Celeba => "celeba",
+        }
+    }
+
+    /// Image shape `[C, H, W]`.
+    fn image(self) -> [usize; 3] {
+        match self {
+            Net::Mnist => [1, SIDE, SIDE],
+            Net::Celeba => [3, 64, 64],
+        }
+    }
+
+    /// The resolved benchmark cell.
+    fn config(self) -> ResolvedPipeline {
+        let text = match self {
+            Net::Mnist => PIPELINE,
+            Net::Celeba => CELEBA_PIPELINE,
+        };
+        let mut loaded = load_pipeline_str(Path::new("train_step.yaml"), text, &[])
+            .unwrap_or_else(|e| panic!("benchmark pipeline does not resolve: {e}"));
+        assert_eq!(loaded.cells.len(), 1, "no sweep in the benchmark pipeline");
+        loaded.cells.remove(0).config
+    }
+}
 
 /// The 1-, 5- and 15-minute load averages, to judge whether the machine was busy.
 fn load_average() -> String {
@@ -92,12 +146,9 @@ fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-/// The resolved benchmark cell.
+/// The resolved MNIST benchmark cell (per-layer breakdown).
 fn bench_config() -> ResolvedPipeline {
-    let mut loaded = load_pipeline_str(Path::new("train_step.yaml"), PIPELINE, &[])
-        .unwrap_or_else(|e| panic!("benchmark pipeline does not resolve: {e}"));
-    assert_eq!(loaded.cells.len(), 1, "no sweep in the benchmark pipeline");
-    loaded.cells.remove(0).config
+    Net::Mnist.config()
 }
 
 /// One side's training-step timings, in ms (medians over the timed steps).
@@ -115,27 +166,22 @@ struct StepTimes {
     optimizer: f64,
 }
 
-/// Times runner's training step (forward + loss + backward + Adam) at `batch`.
-fn time_runner_training(
-    cfg: &ResolvedPipeline,
-    batch: usize,
-    steps: usize,
-    warmup: usize,
-) -> StepTimes {
+/// Times runner's training step (forward + loss + backward + Adam) of `net`
+/// at `batch`, on the current rayon pool.
+fn time_runner_training(net: Net, batch: usize, steps: usize, warmup: usize) -> StepTimes {
+    let cfg = net.config();
     let device = Default::default();
     let mut model = Vae::<B>::new(&cfg.model, &device);
-    // Encoder + decoder of EXPERIMENTS.md §1.2; the PyTorch script checks the same.
-    assert_eq!(model.num_params(), PARAMS, "not the IRMAE MNIST net");
-    // PyTorch's Adam defaults (burn's epsilon default is 1e-5); the value does not
-    // change the work done, only keeps the two sides the same algorithm.
-    let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, Vae<B>>();
-    let mix = LossMix::<B>::new(&cfg.loss, [1, SIDE, SIDE], 0, &device);
+    if net == Net::Mnist {
+        // Encoder + decoder of EXPERIMENTS.md §1.2; the PyTorch script checks the same.
+        assert_eq!(model.num_params(), PARAMS, "not the IRMAE MNIST net");
+    }
+    // runner's own optimizer (the fused Adam of training), with PyTorch's defaults.
+    let mut optim = adam_for::<B>(&cfg);
+    let [c, h, w] = net.image();
+    let mix = LossMix::<B>::new(&cfg.loss, [c, h, w], 0, &device);
     let loss_params = LossParams::<B>::new(&cfg.loss, LATENT, &device);
-    let x = Tensor::<B, 4>::random(
-        [batch, 1, SIDE, SIDE],
-        Distribution::Uniform(0.0, 1.0),
-        &device,
-    );
+    let x = Tensor::<B, 4>::random([batch, c, h, w], Distribution::Uniform(0.0, 1.0), &device);
     let (mut step, mut fwd, mut bwd, mut opt) = (vec![], vec![], vec![], vec![]);
     for i in 0..warmup + steps {
         let t0 = Instant::now();
@@ -189,6 +235,7 @@ enum Extra {
 
 /// Runs the PyTorch script for `batch`; `Err` holds a note for the reader.
 fn run_torch(
+    net: Net,
     batch: usize,
     steps: usize,
     warmup: usize,
@@ -199,6 +246,7 @@ fn run_torch(
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCRIPT);
     let mut cmd = Command::new(&python);
     cmd.arg(&script)
+        .args(["--net", net.name()])
         .args(["--batch", &batch.to_string()])
         .args(["--steps", &steps.to_string()])
         .args(["--warmup", &warmup.to_string()])
@@ -573,7 +621,7 @@ fn runner_op_split(batch: usize, reps: usize, warmup: usize) -> Vec<(String, [f6
 }
 
 /// Prints the per-phase split of one batch size.
-fn print_phases(batch: usize, runner: &StepTimes, torch: Option<&StepTimes>) {
+fn print_phases(case: &str, runner: &StepTimes, torch: Option<&StepTimes>) {
     let phases = [
         (
             "forward + loss",
@@ -586,10 +634,10 @@ fn print_phases(batch: usize, runner: &StepTimes, torch: Option<&StepTimes>) {
     for (name, r, t) in phases {
         match t {
             Some(t) => println!(
-                "  batch {batch:>3} {name:<16} runner {r:>8.2} ms   torch {t:>8.2} ms   ratio {:>5.2}",
+                "  {case} {name:<16} runner {r:>8.2} ms   torch {t:>8.2} ms   ratio {:>5.2}",
                 r / t
             ),
-            None => println!("  batch {batch:>3} {name:<16} runner {r:>8.2} ms"),
+            None => println!("  {case} {name:<16} runner {r:>8.2} ms"),
         }
     }
 }
@@ -597,36 +645,58 @@ fn print_phases(batch: usize, runner: &StepTimes, torch: Option<&StepTimes>) {
 fn main() {
     let steps = env_usize("RUNNER_BENCH_STEPS", 30).max(1);
     let warmup = env_usize("RUNNER_BENCH_WARMUP", 5);
-    // burn's flex backend runs on rayon's global pool; torch gets as many threads.
-    let threads = rayon::current_num_threads();
+    let celeba_steps = env_usize("RUNNER_BENCH_CELEBA_STEPS", 6).max(1);
     let cfg = bench_config();
     println!(
-        "IRMAE MNIST VAE training step (forward + BCE/KL loss + backward + Adam), \
-         {threads} threads, {steps} timed steps after {warmup} warm-up; median step time"
+        "training step (forward + BCE/KL loss + backward + Adam) of runner and PyTorch at the \
+         same thread count; MNIST: {steps} timed steps after {warmup} warm-up, CelebA: \
+         {celeba_steps} after 2; median step time"
     );
     println!("load average at start: {}", load_average());
 
+    let cases = [(Net::Mnist, 32), (Net::Mnist, 64), (Net::Celeba, 32)];
     let mut results = Vec::new();
     let mut torch_note = None;
-    for &batch in &BATCHES {
-        let runner = time_runner_training(&cfg, batch, steps, warmup);
-        let torch = match run_torch(batch, steps, warmup, threads, Extra::None) {
-            Ok(run) => Some(run.times),
-            Err(note) => {
-                torch_note = Some(note);
-                None
-            }
-        };
-        results.push((batch, runner, torch));
+    for &threads in &THREADS {
+        for &(net, batch) in &cases {
+            let (steps, warmup) = match net {
+                Net::Mnist => (steps, warmup),
+                Net::Celeba => (celeba_steps, 2),
+            };
+            let runner = on_threads(threads, || time_runner_training(net, batch, steps, warmup))
+                .expect("a thread pool for the benchmark");
+            let torch = match run_torch(net, batch, steps, warmup, threads, Extra::None) {
+                Ok(run) => Some(run.times),
+                Err(note) => {
+                    torch_note = Some(note);
+                    None
+                }
+            };
+            results.push((
+                format!("{:<6} {batch:>3} {threads:>2}", net.name()),
+                runner,
+                torch,
+            ));
+        }
     }
 
     println!();
     println!(
-        "{:>5} | {:>14} | {:>12} | {:>13} | {:>11} | {:>12} | target",
-        "batch", "runner ms/step", "runner img/s", "torch ms/step", "torch img/s", "runner/torch"
+        "{:<13} | {:>14} | {:>12} | {:>13} | {:>11} | {:>12} | target",
+        "net batch thr",
+        "runner ms/step",
+        "runner img/s",
+        "torch ms/step",
+        "torch img/s",
+        "runner/torch"
     );
-    for (batch, runner, torch) in &results {
-        let img_s = |ms: f64| *batch as f64 / (ms / 1e3);
+    for (case, runner, torch) in &results {
+        let batch: f64 = case
+            .split_whitespace()
+            .nth(1)
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(1.0);
+        let img_s = |ms: f64| batch / (ms / 1e3);
         match torch {
             Some(t) => {
                 let ratio = runner.step / t.step;
@@ -636,7 +706,7 @@ fn main() {
                     "MISSED"
                 };
                 println!(
-                    "{batch:>5} | {:>14.2} | {:>12.1} | {:>13.2} | {:>11.1} | {ratio:>12.2} | <= {TARGET_RATIO} {verdict}",
+                    "{case:<13} | {:>14.2} | {:>12.1} | {:>13.2} | {:>11.1} | {ratio:>12.2} | <= {TARGET_RATIO} {verdict}",
                     runner.step,
                     img_s(runner.step),
                     t.step,
@@ -644,7 +714,7 @@ fn main() {
                 );
             }
             None => println!(
-                "{batch:>5} | {:>14.2} | {:>12.1} | {:>13} | {:>11} | {:>12} | <= {TARGET_RATIO} (no torch)",
+                "{case:<13} | {:>14.2} | {:>12.1} | {:>13} | {:>11} | {:>12} | <= {TARGET_RATIO} (no torch)",
                 runner.step,
                 img_s(runner.step),
                 "-",
@@ -655,33 +725,36 @@ fn main() {
     }
     println!();
     println!("mean step time (ms), to spot outliers:");
-    for (batch, runner, torch) in &results {
+    for (case, runner, torch) in &results {
         match torch {
             Some(t) => println!(
-                "  batch {batch:>3} runner {:.2}   torch {:.2}",
+                "  {case} runner {:.2}   torch {:.2}",
                 runner.step_mean, t.step_mean
             ),
-            None => println!("  batch {batch:>3} runner {:.2}", runner.step_mean),
+            None => println!("  {case} runner {:.2}", runner.step_mean),
         }
     }
     println!("phases (median ms):");
-    for (batch, runner, torch) in &results {
-        print_phases(*batch, runner, torch.as_ref());
+    for (case, runner, torch) in &results {
+        print_phases(case, runner, torch.as_ref());
     }
     if let Some(note) = &torch_note {
         println!();
         println!("NOTE: PyTorch side skipped: {note}");
     }
 
-    // Per-layer breakdown at the largest batch.
+    // Per-layer breakdown of the MNIST net at the largest batch and thread count.
     let batch = *BATCHES.last().expect("a batch size");
+    let threads = *THREADS.last().expect("a thread count");
     println!();
     println!(
-        "per layer at batch {batch} (each timed alone, median of {steps}; backward of (out * g).sum())"
+        "per layer at batch {batch}, {threads} threads (each timed alone, median of {steps}; \
+         backward of (out * g).sum())"
     );
-    let runner_rows = runner_per_layer(&cfg, batch, steps, warmup);
-    let (torch_rows, torch_split) = match run_torch(batch, steps, warmup, threads, Extra::Breakdown)
-    {
+    let runner_rows = on_threads(threads, || runner_per_layer(&cfg, batch, steps, warmup))
+        .expect("a thread pool for the benchmark");
+    let breakdown = run_torch(Net::Mnist, batch, steps, warmup, threads, Extra::Breakdown);
+    let (torch_rows, torch_split) = match breakdown {
         Ok(run) => (run.per_layer, run.op_split),
         Err(note) => {
             // The install hint was printed above when the training run failed too.
@@ -732,7 +805,9 @@ fn main() {
         "{:<22} | {:>7} {:>7} {:>7} {:>7} | {:>7} {:>7} {:>7}",
         "conv", "r fwd", "r gx", "r gw", "r gb", "t fwd", "t gx", "t gw+b"
     );
-    for (name, [f, gx, gw, gb]) in runner_op_split(batch, steps, warmup) {
+    let split = on_threads(threads, || runner_op_split(batch, steps, warmup))
+        .expect("a thread pool for the benchmark");
+    for (name, [f, gx, gw, gb]) in split {
         let unused = if name == CONVS[0].name { " *" } else { "" };
         match torch_split.iter().find(|(n, _)| *n == name) {
             Some((_, [tf, tgx, tgwb])) => println!(

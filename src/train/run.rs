@@ -492,6 +492,106 @@ mod learned_loss_tests {
         }
     }
 
+    /// The loss columns of `dir`'s training log (every column but lr and wall_s).
+    fn loss_columns(dir: &Path) -> Vec<Vec<f64>> {
+        let text = std::fs::read_to_string(dir.join(TRAIN_LOG)).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+                v[..v.len() - 2].to_vec()
+            })
+            .collect()
+    }
+
+    /// Asserts that the training logs in `flex` and `reference` agree by
+    /// numpy.isclose's rule (rtol 5e-3, atol 1e-5): float summation order differs
+    /// between the backends, which moves the curves apart by up to a few 1e-4
+    /// relative (the KL, near 6e-4, by a few 1e-6 absolute). Returns the rows.
+    fn assert_same_curve(flex: &Path, reference: &Path) -> usize {
+        let (a, b) = (loss_columns(flex), loss_columns(reference));
+        assert_eq!(a.len(), b.len(), "as many log rows");
+        let (rtol, atol) = (5e-3, 1e-5);
+        let mut worst = 0f64;
+        for (ra, rb) in a.iter().zip(&b) {
+            for (x, y) in ra.iter().zip(rb) {
+                worst = worst.max((x - y).abs() / (atol + rtol * y.abs()));
+            }
+        }
+        eprintln!("worst |flex - ndarray| / (atol + rtol |ndarray|) = {worst:.3}");
+        assert!(worst <= 1.0, "flex {a:?}\nndarray {b:?}");
+        a.len()
+    }
+
+    /// `steps` steps (2 per epoch, batch `batch`) of the network `arch` (for
+    /// `dataset`, whose files are not read: the images are Shape drawings of the
+    /// net's size and channels) on flex (runner's convolution kernels and fused
+    /// Adam, 2 threads) and on ndarray (burn's generic convolution gradients, Adam
+    /// as tensor operations): the same loss curve, a log row every 2 steps.
+    fn steps_follow_the_reference(dataset: &str, arch: &str, steps: usize, batch: usize, lr: f64) {
+        type Nd = burn::backend::Autodiff<burn::backend::NdArray>;
+        let text = format!(
+            "dataset: {dataset}\nmodel: {{arch: {arch}, latent: 8}}\n\
+             train: {{epochs: {}, batch: {batch}, optimizer: {{adam: {{lr: {lr:e}}}}}}}\n\
+             loss: {{terms: [{{bce: {{}}}}, {{fft: {{}}}}]}}\n",
+            steps / 2
+        );
+        let loaded = load_pipeline_str(Path::new("t.yaml"), &text, &[]).unwrap();
+        let cfg = &loaded.cells[0].config;
+        let m = &cfg.model;
+        let data = shapes::generate(2 * batch, m.size as usize, m.channels as usize, None, 5);
+        let progress = Progress::new(false);
+        let (flex_dir, nd_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        on_threads(2, || {
+            train_on::<TrainBackend>(
+                cfg,
+                &data,
+                flex_dir.path(),
+                "flex",
+                &progress,
+                &Default::default(),
+            )
+        })
+        .unwrap()
+        .unwrap();
+        train_on::<Nd>(
+            cfg,
+            &data,
+            nd_dir.path(),
+            "ndarray",
+            &progress,
+            &Default::default(),
+        )
+        .unwrap();
+        let rows = assert_same_curve(flex_dir.path(), nd_dir.path());
+        assert_eq!(rows, steps / 2, "a row every 2 steps");
+    }
+
+    #[test]
+    fn irmae_shape_trains_along_the_reference_curve() {
+        steps_follow_the_reference("{name: shapes}", "irmae_shape", 50, 4, 1e-3);
+    }
+
+    #[test]
+    fn irmae_mnist_trains_along_the_reference_curve() {
+        steps_follow_the_reference("{name: shapes}", "irmae_mnist", 50, 4, 1e-3);
+    }
+
+    #[test]
+    fn dalal_mnist_trains_along_the_reference_curve() {
+        steps_follow_the_reference("{name: mnist, size: 28}", "dalal_mnist", 50, 4, 1e-3);
+    }
+
+    /// The CelebA net for 10 steps at batch 2: the reference backend takes tens of
+    /// seconds per step on it (50 steps did not finish in 18 minutes on 2 cores).
+    /// At the paper's lr 1e-4: at 1e-3 its KL jumps to ~8e3 by step 4, and the
+    /// two backends' rounding then parts the curves by a few percent.
+    #[test]
+    #[ignore = "slow: a few minutes of the reference backend on the CelebA net; CI runs it with the ignored tests"]
+    fn irmae_celeba_trains_along_the_reference_curve() {
+        steps_follow_the_reference("{name: celeba, size: 64}", "irmae_celeba", 10, 2, 1e-4);
+    }
+
     /// Training and the eval forward pass are generic over the backend: a second
     /// CPU backend (ndarray, standing in for CUDA, which runs the same code) trains
     /// every loss term along the same curve up to float rounding, and decodes the
@@ -520,31 +620,8 @@ mod learned_loss_tests {
             &Default::default(),
         )
         .unwrap();
-        let log = |dir: &tempfile::TempDir| -> Vec<Vec<f64>> {
-            let text = std::fs::read_to_string(dir.path().join(TRAIN_LOG)).unwrap();
-            text.lines()
-                .skip(1)
-                // Every column but lr and wall_s (the last two).
-                .map(|l| {
-                    let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
-                    v[..v.len() - 2].to_vec()
-                })
-                .collect()
-        };
-        let (a, b) = (log(&flex_dir), log(&nd_dir));
-        assert_eq!(a.len(), 4, "rows at steps 4, 8, 10, 12");
-        // numpy.isclose's rule: float summation order differs between the backends,
-        // which moves the curves apart by up to a few 1e-4 relative after 12 steps
-        // (the KL, near 6e-4, by a few 1e-6 absolute).
-        let (rtol, atol) = (5e-3, 1e-5);
-        let mut worst = 0f64;
-        for (ra, rb) in a.iter().zip(&b) {
-            for (x, y) in ra.iter().zip(rb) {
-                worst = worst.max((x - y).abs() / (atol + rtol * y.abs()));
-            }
-        }
-        eprintln!("worst |flex - ndarray| / (atol + rtol |ndarray|) = {worst:.3}");
-        assert!(worst <= 1.0, "flex {a:?}\nndarray {b:?}");
+        let rows = assert_same_curve(flex_dir.path(), nd_dir.path());
+        assert_eq!(rows, 4, "rows at steps 4, 8, 10, 12");
         let images = shapes::generate(8, 32, 1, None, 9);
         let decode = |f: &dyn Fn() -> anyhow::Result<(Vec<f32>, Vec<f32>)>| f().unwrap().0;
         let on_flex = decode(&|| {
