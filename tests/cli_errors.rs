@@ -68,6 +68,26 @@ fn invalid_values_are_rejected() {
             "loss.terms",
             3,
         ),
+        (
+            "dataset: {name: shapes}\ntrain:\n  threads: 0\n",
+            "train.threads",
+            3,
+        ),
+        (
+            "dataset: {name: shapes}\ntrain:\n  threads: -2\n",
+            "train.threads",
+            3,
+        ),
+        (
+            "dataset: {name: shapes}\ntrain:\n  threads: 1.5\n",
+            "train.threads",
+            3,
+        ),
+        (
+            "dataset: {name: shapes}\ntrain:\n  threads: two\n",
+            "train.threads",
+            3,
+        ),
     ] {
         let p = Project::new();
         let (code, err) = run_text(&p, text);

@@ -471,3 +471,65 @@ fn every_loss_term_trains_end_to_end() {
         .sqrt();
     assert!(std >= between * (1.0 - 1e-9), "{std} < {between}");
 }
+
+/// The one run directory of the `tiny` pipeline in `p`.
+fn only_run(p: &Project) -> std::path::PathBuf {
+    let runs: Vec<_> = std::fs::read_dir(p.path().join("results/tiny/runs"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].clone()
+}
+
+/// `train.threads` changes how fast, not what: the same cell on 1 and 2 threads
+/// gets the same key and writes the same bytes; more threads than cores is
+/// allowed with a notice; a finished run stays fresh when only the count changes.
+#[test]
+fn thread_count_gives_the_same_key_and_bit_identical_weights() {
+    let (one, two) = (Project::new(), Project::new());
+    for (p, threads) in [(&one, "1"), (&two, "2")] {
+        p.write("p.yaml", TINY);
+        let out = p.run(&[
+            "p.yaml",
+            "--no-progress",
+            "-o",
+            &format!("train.threads={threads}"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let (run1, run2) = (only_run(&one), only_run(&two));
+    assert_eq!(run1.file_name(), run2.file_name(), "same training key");
+    for file in ["model.safetensors", "train_log.csv"] {
+        let bytes = |run: &std::path::Path| std::fs::read(run.join(file)).unwrap();
+        if file == "train_log.csv" {
+            // The last column is wall time.
+            let curve = |run: &std::path::Path| -> Vec<String> {
+                String::from_utf8(bytes(run))
+                    .unwrap()
+                    .lines()
+                    .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+                    .collect()
+            };
+            assert_eq!(curve(&run1), curve(&run2), "same loss curve");
+        } else {
+            assert!(
+                bytes(&run1) == bytes(&run2),
+                "{file} differs between 1 and 2 threads"
+            );
+        }
+    }
+
+    let again = two.run(&["p.yaml", "--no-progress", "-o", "train.threads=3"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(stderr(&again).contains("0 ran"), "{}", stderr(&again));
+
+    let many = Project::new();
+    many.write("p.yaml", TINY);
+    let out = many.run(&["p.yaml", "--no-progress", "-o", "train.threads=512"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("notice: train.threads is 512"), "{said}");
+}

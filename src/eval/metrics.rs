@@ -8,7 +8,6 @@
 use rayon::prelude::*;
 
 use crate::spectral::ai::log_magnitude_profile;
-use crate::spectral::axis::{separable_real, AxisMatrix};
 use crate::spectral::color::to_gray;
 use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
@@ -29,22 +28,24 @@ pub fn psnr(x: &[f32], y: &[f32]) -> f64 {
     -10.0 * mse.log10()
 }
 
-/// SSIM's Gaussian window as valid-position Toeplitz matrices for one image size,
-/// built once and shared by every image of an evaluation.
+/// SSIM's Gaussian window (11 taps, σ = 1.5, as `tf.image.ssim`) for one image
+/// size, built once and shared by every image of an evaluation.
 #[derive(Debug, Clone)]
 pub struct SsimWindow {
-    rows: AxisMatrix,
-    cols: AxisMatrix,
+    taps: Vec<f64>,
+    h: usize,
+    w: usize,
 }
 
 impl SsimWindow {
-    /// 11 taps, σ = 1.5 (`tf.image.ssim`), valid positions of `h × w` images (≥ 11).
+    /// The window for valid positions of `h × w` images (each side ≥ 11).
     pub fn new(h: usize, w: usize) -> SsimWindow {
         let taps = gaussian_taps(11, 1.5);
-        SsimWindow {
-            rows: AxisMatrix::correlation(h, &taps, 0),
-            cols: AxisMatrix::correlation(w, &taps, 0),
-        }
+        assert!(
+            h >= taps.len() && w >= taps.len(),
+            "SSIM needs images of at least 11x11"
+        );
+        SsimWindow { taps, h, w }
     }
 }
 
@@ -52,31 +53,72 @@ impl SsimWindow {
 /// the mean of the SSIM map over valid window positions and channels
 /// (C1 = 0.01², C2 = 0.03², biased local moments). The same formula as the `ssim`
 /// loss term, on the CPU in f64.
+///
+/// The five local moments (means of x, y, x², y², xy) come from one separable
+/// pass: along rows, the five sums of each window are taken together while the
+/// pixels are read once; down the columns, each moment plane is filtered row by
+/// row (contiguous, so the compiler vectorises it).
 pub fn ssim(window: &SsimWindow, x: &[f32], y: &[f32], channels: usize) -> f64 {
     assert_eq!(x.len(), y.len(), "images differ in length");
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
-    let n = x.len() / channels;
+    let (h, w, taps) = (window.h, window.w, &window.taps);
+    assert_eq!(
+        x.len(),
+        channels * h * w,
+        "image size differs from the window's"
+    );
+    let k = taps.len();
+    let (p, q) = (h + 1 - k, w + 1 - k);
+    // Row-filtered moments: plane m holds h × q values.
+    let mut rows = vec![0.0f64; 5 * h * q];
+    // Column-filtered moments: plane m holds p × q values.
+    let mut local = vec![0.0f64; 5 * p * q];
     let mut total = 0.0;
-    let mut count = 0usize;
     for ch in 0..channels {
-        let a: Vec<f64> = x[ch * n..(ch + 1) * n].iter().map(|&v| v as f64).collect();
-        let b: Vec<f64> = y[ch * n..(ch + 1) * n].iter().map(|&v| v as f64).collect();
-        let aa: Vec<f64> = a.iter().map(|v| v * v).collect();
-        let bb: Vec<f64> = b.iter().map(|v| v * v).collect();
-        let ab: Vec<f64> = a.iter().zip(&b).map(|(p, q)| p * q).collect();
-        let [mu_a, mu_b, aa, bb, ab]: [Vec<f64>; 5] =
-            separable_real(&window.rows, &window.cols, &[&a, &b, &aa, &bb, &ab])
-                .try_into()
-                .expect("five maps in, five out");
-        for k in 0..mu_a.len() {
-            let (ma, mb) = (mu_a[k], mu_b[k]);
-            let (va, vb, cov) = (aa[k] - ma * ma, bb[k] - mb * mb, ab[k] - ma * mb);
+        let (xc, yc) = (&x[ch * h * w..][..h * w], &y[ch * h * w..][..h * w]);
+        for i in 0..h {
+            let (xr, yr) = (&xc[i * w..][..w], &yc[i * w..][..w]);
+            for b in 0..q {
+                let mut s = [0.0f64; 5];
+                for (t, (&xv, &yv)) in taps.iter().zip(xr[b..].iter().zip(&yr[b..])) {
+                    let (a, v) = (xv as f64, yv as f64);
+                    let (ta, tv) = (t * a, t * v);
+                    s[0] += ta;
+                    s[1] += tv;
+                    s[2] += ta * a;
+                    s[3] += tv * v;
+                    s[4] += ta * v;
+                }
+                for (m, value) in s.into_iter().enumerate() {
+                    rows[m * h * q + i * q + b] = value;
+                }
+            }
+        }
+        local.fill(0.0);
+        for m in 0..5 {
+            let (src, dst) = (
+                &rows[m * h * q..][..h * q],
+                &mut local[m * p * q..][..p * q],
+            );
+            for a in 0..p {
+                let out = &mut dst[a * q..][..q];
+                for (t, row) in taps.iter().zip(src[a * q..].chunks_exact(q)) {
+                    for (o, &v) in out.iter_mut().zip(row) {
+                        *o += t * v;
+                    }
+                }
+            }
+        }
+        let plane = |m: usize| &local[m * p * q..][..p * q];
+        let (mu_a, mu_b, aa, bb, ab) = (plane(0), plane(1), plane(2), plane(3), plane(4));
+        for i in 0..p * q {
+            let (ma, mb) = (mu_a[i], mu_b[i]);
+            let (va, vb, cov) = (aa[i] - ma * ma, bb[i] - mb * mb, ab[i] - ma * mb);
             total += (2.0 * ma * mb + c1) * (2.0 * cov + c2)
                 / ((ma * ma + mb * mb + c1) * (va + vb + c2));
         }
-        count += mu_a.len();
     }
-    total / count as f64
+    total / (channels * p * q) as f64
 }
 
 /// Squared difference of every value, `(x_i − y_i)²` in f64.

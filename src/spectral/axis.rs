@@ -221,67 +221,6 @@ pub(crate) fn apply(l: &AxisMatrix, r: &AxisMatrix, x: &[f64]) -> (Vec<f64>, Vec
     (re, im)
 }
 
-/// `L · X · Rᵀ` in f64 for real matrices `l` (`p × h`) and `r` (`q × w`) and each
-/// of several real row-major `h × w` images: the CPU side of [`AxisMatrix`] (the
-/// metrics). Imaginary parts are ignored; callers pass real matrices.
-///
-/// Both passes run as "add a scaled row" updates over the output's contiguous
-/// columns (which the compiler vectorises), over the span of non-zero entries of
-/// each column of R and skipping zeros of X and L, so window and band matrices
-/// cost only their bands. Each output sums its terms in the order of a plain dot
-/// product.
-pub fn separable_real(l: &AxisMatrix, r: &AxisMatrix, images: &[&[f64]]) -> Vec<Vec<f64>> {
-    let (p, h, q, w) = (l.rows, l.cols, r.rows, r.cols);
-    // Column j of R as a contiguous row of Rᵀ, with the span of its non-zeros.
-    let mut r_t = vec![0.0; w * q];
-    for b in 0..q {
-        for j in 0..w {
-            r_t[j * q + b] = r.re[b * w + j];
-        }
-    }
-    let spans: Vec<(usize, usize)> = (0..w)
-        .map(|j| {
-            let col = &r_t[j * q..(j + 1) * q];
-            let first = col.iter().position(|&v| v != 0.0).unwrap_or(q);
-            let last = col.iter().rposition(|&v| v != 0.0).map_or(first, |b| b + 1);
-            (first, last.max(first))
-        })
-        .collect();
-    images
-        .iter()
-        .map(|x| {
-            assert_eq!(x.len(), h * w, "image must be h*w");
-            // X · Rᵀ (h × q).
-            let mut right = vec![0.0; h * q];
-            for i in 0..h {
-                for (j, &(first, last)) in spans.iter().enumerate() {
-                    let xv = x[i * w + j];
-                    if xv != 0.0 {
-                        let out = &mut right[i * q + first..i * q + last];
-                        for (o, &rv) in out.iter_mut().zip(&r_t[j * q + first..j * q + last]) {
-                            *o += xv * rv;
-                        }
-                    }
-                }
-            }
-            // L · (X · Rᵀ) (p × q).
-            let mut out = vec![0.0; p * q];
-            for a in 0..p {
-                let out_row = &mut out[a * q..(a + 1) * q];
-                for i in 0..h {
-                    let lv = l.re[a * h + i];
-                    if lv != 0.0 {
-                        for (o, &v) in out_row.iter_mut().zip(&right[i * q..(i + 1) * q]) {
-                            *o += lv * v;
-                        }
-                    }
-                }
-            }
-            out
-        })
-        .collect()
-}
-
 /// The frequency order of `fftshift` for length `n`: position `i` of a shifted
 /// spectrum holds frequency `(i + n − n/2) mod n` (DC lands at `n/2`).
 pub fn shifted_frequencies(n: usize) -> Vec<usize> {
@@ -293,37 +232,6 @@ mod tests {
     use super::*;
     use crate::spectral::dft::{cos_sin_matrices, dft2_direct, test_values};
     use crate::spectral::fft::fftshift;
-
-    #[test]
-    fn separable_real_matches_the_reference_for_band_and_dense_matrices() {
-        let taps = [0.25, 0.5, 0.25];
-        let pairs = [
-            (
-                AxisMatrix::correlation(9, &taps, 0),
-                AxisMatrix::correlation(7, &taps, 1),
-            ),
-            (AxisMatrix::dft(9), AxisMatrix::correlation(7, &[1.0; 7], 0)),
-        ];
-        let mut sparse = test_values(5, 63);
-        for v in sparse.iter_mut().step_by(3) {
-            *v = 0.0; // exercise the zero skipping
-        }
-        let dense = test_values(6, 63);
-        for (l, r) in &pairs {
-            let l = AxisMatrix {
-                im: vec![0.0; l.im.len()],
-                ..l.clone()
-            };
-            let outs = separable_real(&l, r, &[&sparse, &dense]);
-            for (x, out) in [&sparse, &dense].into_iter().zip(&outs) {
-                let (want, _) = apply(&l, r, x);
-                assert_eq!(out.len(), want.len());
-                for (a, b) in out.iter().zip(&want) {
-                    assert!((a - b).abs() < 1e-12, "{a} vs {b}");
-                }
-            }
-        }
-    }
 
     #[test]
     fn dft_matrix_is_cos_minus_i_sin() {
