@@ -523,29 +523,20 @@ mod learned_loss_tests {
         a.len()
     }
 
-    /// `steps` steps (2 per epoch, batch `batch`) of the network `arch` (for
-    /// `dataset`, whose files are not read: the images are Shape drawings of the
-    /// net's size and channels) on flex (runner's convolution kernels and fused
-    /// Adam, 2 threads) and on ndarray (burn's generic convolution gradients, Adam
-    /// as tensor operations): the same loss curve, a log row every 2 steps.
-    fn steps_follow_the_reference(dataset: &str, arch: &str, steps: usize, batch: usize, lr: f64) {
+    /// Trains `cfg` on `data` on flex (runner's kernels, 2 threads) and on
+    /// ndarray, asserts the same curve ([`assert_same_curve`]) and returns both
+    /// run folders and the number of log rows.
+    fn train_on_both(
+        cfg: &ResolvedPipeline,
+        data: &ImageSet,
+    ) -> (tempfile::TempDir, tempfile::TempDir, usize) {
         type Nd = burn::backend::Autodiff<burn::backend::NdArray>;
-        let text = format!(
-            "dataset: {dataset}\nmodel: {{arch: {arch}, latent: 8}}\n\
-             train: {{epochs: {}, batch: {batch}, optimizer: {{adam: {{lr: {lr:e}}}}}}}\n\
-             loss: {{terms: [{{bce: {{}}}}, {{fft: {{}}}}]}}\n",
-            steps / 2
-        );
-        let loaded = load_pipeline_str(Path::new("t.yaml"), &text, &[]).unwrap();
-        let cfg = &loaded.cells[0].config;
-        let m = &cfg.model;
-        let data = shapes::generate(2 * batch, m.size as usize, m.channels as usize, None, 5);
         let progress = Progress::new(false);
         let (flex_dir, nd_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         on_threads(2, || {
             train_on::<TrainBackend>(
                 cfg,
-                &data,
+                data,
                 flex_dir.path(),
                 "flex",
                 &progress,
@@ -556,7 +547,7 @@ mod learned_loss_tests {
         .unwrap();
         train_on::<Nd>(
             cfg,
-            &data,
+            data,
             nd_dir.path(),
             "ndarray",
             &progress,
@@ -564,6 +555,26 @@ mod learned_loss_tests {
         )
         .unwrap();
         let rows = assert_same_curve(flex_dir.path(), nd_dir.path());
+        (flex_dir, nd_dir, rows)
+    }
+
+    /// `steps` steps (2 per epoch, batch `batch`) of the network `arch` (for
+    /// `dataset`, whose files are not read: the images are Shape drawings of the
+    /// net's size and channels) on flex (runner's convolution kernels and fused
+    /// Adam, 2 threads) and on ndarray (burn's generic convolution gradients, Adam
+    /// as tensor operations): the same loss curve, a log row every 2 steps.
+    fn steps_follow_the_reference(dataset: &str, arch: &str, steps: usize, batch: usize, lr: f64) {
+        let text = format!(
+            "dataset: {dataset}\nmodel: {{arch: {arch}, latent: 8}}\n\
+             train: {{epochs: {}, batch: {batch}, optimizer: {{adam: {{lr: {lr:e}}}}}}}\n\
+             loss: {{terms: [{{bce: {{}}}}, {{fft: {{}}}}]}}\n",
+            steps / 2
+        );
+        let loaded = load_pipeline_str(Path::new("t.yaml"), &text, &[]).unwrap();
+        let cfg = &loaded.cells[0].config;
+        let m = &cfg.model;
+        let data = shapes::generate(2 * batch, m.size as usize, m.channels as usize, None, 5);
+        let (_flex, _nd, rows) = train_on_both(cfg, &data);
         assert_eq!(rows, steps / 2, "a row every 2 steps");
     }
 
@@ -607,20 +618,8 @@ mod learned_loss_tests {
         let loaded = load_pipeline_str(Path::new("t.yaml"), text, &[]).unwrap();
         let cfg = &loaded.cells[0].config;
         let data = shapes::generate(32, 32, 1, None, 5);
-        let progress = Progress::new(false);
-        let (flex_dir, nd_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let device = Default::default();
-        train_on::<TrainBackend>(cfg, &data, flex_dir.path(), "flex", &progress, &device).unwrap();
-        train_on::<burn::backend::Autodiff<Nd>>(
-            cfg,
-            &data,
-            nd_dir.path(),
-            "ndarray",
-            &progress,
-            &Default::default(),
-        )
-        .unwrap();
-        let rows = assert_same_curve(flex_dir.path(), nd_dir.path());
+        let (flex_dir, _nd, rows) = train_on_both(cfg, &data);
         assert_eq!(rows, 4, "rows at steps 4, 8, 10, 12");
         let images = shapes::generate(8, 32, 1, None, 9);
         let decode = |f: &dyn Fn() -> anyhow::Result<(Vec<f32>, Vec<f32>)>| f().unwrap().0;
