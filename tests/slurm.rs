@@ -497,9 +497,9 @@ fn a_cancelled_training_resumes_from_its_checkpoint_on_the_next_run() {
 #[test]
 #[ignore = "needs Slurm: scripts/slurm-up.sh"]
 fn a_training_longer_than_its_time_limit_finishes_through_resubmission() {
-    // About two and a half minutes of training in jobs of one minute, warned
-    // 30 s before their end.
-    let pipeline = long_training(3).replace("train_images: 800", "train_images: 16000");
+    // About two and a half minutes of training (on 2 cores) in jobs of one
+    // minute, warned 30 s before their end.
+    let pipeline = long_training(3).replace("train_images: 800", "train_images: 48000");
     let local = std::thread::spawn({
         let pipeline = pipeline.clone();
         move || local_reference(&pipeline)
