@@ -1,6 +1,6 @@
 //! The tensor backends and what training and evaluation share on them: the
-//! backend types, a one-thread pool for reproducible CPU sums, batches copied
-//! from an [`ImageSet`], and seeded Gaussian noise.
+//! backend types, a thread pool per node (results do not depend on its size),
+//! batches copied from an [`ImageSet`], and seeded Gaussian noise.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};

@@ -293,26 +293,17 @@ fn random(n: usize, rng: &mut rand_pcg::Pcg64) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
 
-fn float<B: Backend>(values: &[f32], shape: Vec<usize>) -> B::FloatTensorPrimitive {
-    let device = Default::default();
-    let t = Tensor::<B, 1>::from_data(TensorData::new(values.to_vec(), [values.len()]), &device);
-    let shape: [usize; 4] = match shape.len() {
-        1 => [1, 1, 1, shape[0]],
-        _ => shape.try_into().unwrap(),
-    };
-    t.reshape(shape).into_primitive().tensor()
+/// `values` as a float tensor of `shape` on backend `B`.
+fn float<B: Backend, const D: usize>(values: &[f32], shape: [usize; D]) -> B::FloatTensorPrimitive {
+    let data = TensorData::new(values.to_vec(), shape);
+    Tensor::<B, D>::from_data(data, &Default::default())
+        .into_primitive()
+        .tensor()
 }
 
-fn values<B: Backend>(t: B::FloatTensorPrimitive) -> Vec<f32> {
-    Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(t))
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .unwrap()
-}
-
-fn values1<B: Backend>(t: B::FloatTensorPrimitive) -> Vec<f32> {
-    Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(t))
+/// The values of a `D`-dimensional float tensor of backend `B`.
+fn values<B: Backend, const D: usize>(t: B::FloatTensorPrimitive) -> Vec<f32> {
+    Tensor::<B, D>::from_primitive(TensorPrimitive::Float(t))
         .into_data()
         .convert::<f32>()
         .to_vec::<f32>()
@@ -322,29 +313,25 @@ fn values1<B: Backend>(t: B::FloatTensorPrimitive) -> Vec<f32> {
 /// Forward output, grad x, grad w and grad b of `case` on backend `B`, for
 /// inputs x, w, b and output gradient dy.
 fn run<B: Backend>(case: &Case, x: &[f32], w: &[f32], b: &[f32], dy: &[f32]) -> [Vec<f32>; 4] {
-    let xt = || float::<B>(x, case.x_shape().to_vec());
-    let wt = || float::<B>(w, case.w_shape().to_vec());
-    let bt = || {
-        let t =
-            Tensor::<B, 1>::from_data(TensorData::new(b.to_vec(), [b.len()]), &Default::default());
-        t.into_primitive().tensor()
-    };
-    let dyt = || float::<B>(dy, case.y_shape().to_vec());
+    let xt = || float::<B, 4>(x, case.x_shape());
+    let wt = || float::<B, 4>(w, case.w_shape());
+    let bt = || float::<B, 1>(b, [b.len()]);
+    let dyt = || float::<B, 4>(dy, case.y_shape());
     if case.transposed {
         let o = case.transpose_options();
         [
-            values::<B>(B::conv_transpose2d(xt(), wt(), Some(bt()), o.clone())),
-            values::<B>(B::conv_transpose2d_x_backward(wt(), dyt(), o.clone())),
-            values::<B>(B::conv_transpose2d_weight_backward(xt(), wt(), dyt(), o)),
-            values1::<B>(B::conv_transpose2d_bias_backward(xt(), bt(), dyt())),
+            values::<B, 4>(B::conv_transpose2d(xt(), wt(), Some(bt()), o.clone())),
+            values::<B, 4>(B::conv_transpose2d_x_backward(wt(), dyt(), o.clone())),
+            values::<B, 4>(B::conv_transpose2d_weight_backward(xt(), wt(), dyt(), o)),
+            values::<B, 1>(B::conv_transpose2d_bias_backward(xt(), bt(), dyt())),
         ]
     } else {
         let o = case.conv_options();
         [
-            values::<B>(B::conv2d(xt(), wt(), Some(bt()), o.clone())),
-            values::<B>(B::conv2d_x_backward(xt(), wt(), dyt(), o.clone())),
-            values::<B>(B::conv2d_weight_backward(xt(), wt(), dyt(), o)),
-            values1::<B>(B::conv2d_bias_backward(xt(), bt(), dyt())),
+            values::<B, 4>(B::conv2d(xt(), wt(), Some(bt()), o.clone())),
+            values::<B, 4>(B::conv2d_x_backward(xt(), wt(), dyt(), o.clone())),
+            values::<B, 4>(B::conv2d_weight_backward(xt(), wt(), dyt(), o)),
+            values::<B, 1>(B::conv2d_bias_backward(xt(), bt(), dyt())),
         ]
     }
 }
@@ -446,55 +433,30 @@ fn finite_differences(case: &Case, ops: &[Vec<f64>; 4], which: usize) -> Vec<f64
 #[test]
 fn gradients_match_finite_differences_in_f64() {
     let g = ConvGeometry::new(3, 2, 1);
-    let small = |c: Case| Case { batch: 2, ..c };
     let cases = [
-        small(Case::conv("conv k3 s2 p1".into(), 2, 3, g, 5)),
-        small(Case::conv(
-            "conv k4 s2 p1".into(),
-            2,
-            3,
-            ConvGeometry::new(4, 2, 1),
-            6,
-        )),
-        small(Case::conv(
-            "conv k5 s1 p2".into(),
-            2,
-            2,
-            ConvGeometry::new(5, 1, 2),
-            4,
-        )),
+        Case::conv("conv k3 s2 p1".into(), 2, 3, g, 5),
+        Case::conv("conv k4 s2 p1".into(), 2, 3, ConvGeometry::new(4, 2, 1), 6),
+        Case::conv("conv k5 s1 p2".into(), 2, 2, ConvGeometry::new(5, 1, 2), 4),
         Case {
             dilation: 2,
-            ..small(Case::conv("conv dilated".into(), 2, 2, g, 6))
+            ..Case::conv("conv dilated".into(), 2, 2, g, 6)
         },
         Case {
             groups: 2,
-            ..small(Case::conv("conv grouped".into(), 4, 2, g, 5))
+            ..Case::conv("conv grouped".into(), 4, 2, g, 5)
         },
-        small(Case::conv_transpose(
-            "convT k4 s2 p1".into(),
-            2,
-            3,
-            ConvGeometry::new(4, 2, 1),
-            3,
-        )),
-        small(Case::conv_transpose(
+        Case::conv_transpose("convT k4 s2 p1".into(), 2, 3, ConvGeometry::new(4, 2, 1), 3),
+        Case::conv_transpose(
             "convT k3 s2 p1 op1".into(),
             2,
             3,
             g.with_output_padding(1),
             3,
-        )),
-        small(Case::conv_transpose(
-            "convT k1 s1".into(),
-            3,
-            2,
-            ConvGeometry::new(1, 1, 0),
-            4,
-        )),
+        ),
+        Case::conv_transpose("convT k1 s1".into(), 3, 2, ConvGeometry::new(1, 1, 0), 4),
         Case {
             groups: 2,
-            ..small(Case::conv_transpose("convT grouped".into(), 4, 2, g, 3))
+            ..Case::conv_transpose("convT grouped".into(), 4, 2, g, 3)
         },
     ];
     let mut failures = Vec::new();

@@ -1,17 +1,19 @@
 //! 2-D convolution and transposed convolution, forward and all three
-//! gradients, as im2col / col2im + one GEMM per batch item.
+//! gradients, as im2col / col2im + GEMM over passes of batch items.
 //!
 //! Covers f32, f64 and f16 (bf16 goes through f32), any groups, stride,
-//! padding, dilation and output padding. Each product is a
-//! [`gemm::gemm`] call on the whole channel × kernel matrix of a batch item,
-//! reading the weight in place (transposed through strides), so no tensor is
-//! permuted or copied element by element.
+//! padding, dilation and output padding. Each product is a [`gemm::gemm`]
+//! call on the whole channel × kernel matrix of a pass (a few batch items laid
+//! side by side), reading the weight in place (transposed through strides).
+//! Six kernels rest on three products: [`im2col_product`] (`W · im2col(x)`),
+//! its adjoint [`col2im_product`] and [`weight_gradient`].
 //!
 //! Determinism: threads share the work by a fixed partition, never by timing.
-//! Per-item products (forward passes, input gradients) run one batch item per
-//! task; sums over the batch (weight and bias gradients) add the items in batch
-//! order, and gemm's own threads split the output tiles while each output
-//! element's sum over `k` keeps one order. Results are therefore bit-identical
+//! Per-item products (forward passes, input gradients) run one pass per task
+//! (or, with fewer passes than threads, split each GEMM); sums over the batch
+//! (weight and bias gradients) add the passes in batch order, and gemm's own
+//! threads split the output tiles while each output element's sum over `k`
+//! keeps one order. Results are therefore bit-identical
 //! for any number of rayon threads.
 
 use alloc::vec;
@@ -476,6 +478,83 @@ fn add_bias<T: ConvElement>(out: &mut [T], bias: Option<FlexTensor>, plane: usiz
     }
 }
 
+/// `W · im2col(src)` for each of `batch` items of `src` (`g.in_len()` each),
+/// group by group, `w` being `rows` × `g.group_rows()`: `rows` × `g.col_cols()`
+/// per item. The forward convolution and the transposed one's input gradient.
+fn im2col_product<T: ConvElement>(
+    w: &[T],
+    rows: usize,
+    src: &[T],
+    g: &Geometry,
+    batch: usize,
+) -> Vec<T> {
+    let l = g.col_cols();
+    let w = MatRef::row_major(w, rows, g.group_rows());
+    let mut out = vec![T::zero(); batch * rows * l];
+    for_each_pass(
+        &mut out,
+        rows * l,
+        batch,
+        l,
+        |pass, out, (cols, wide), parallel| {
+            let width = pass.width(l);
+            cols.resize(g.col_rows() * width, T::zero());
+            wide.resize(rows * width, T::zero());
+            pass.im2col(src, g, cols, false);
+            let c = MatRef::row_major(cols, g.col_rows(), width);
+            grouped_matmul(
+                wide,
+                false,
+                parallel,
+                g.groups,
+                |i| w.row_block(i, g.groups),
+                |i| c.row_block(i, g.groups),
+            );
+            pass.scatter(wide, rows, l, out);
+        },
+    );
+    out
+}
+
+/// `col2im(Wᵀ · a)` for each of `batch` items of `a` (`rows` × `g.col_cols()`
+/// each), group by group, `w` being `rows` × `g.group_rows()`: `g.in_len()` per
+/// item. The adjoint of [`im2col_product`]: the forward convolution's input
+/// gradient and the transposed convolution.
+fn col2im_product<T: ConvElement>(
+    w: &[T],
+    rows: usize,
+    a: &[T],
+    g: &Geometry,
+    batch: usize,
+) -> Vec<T> {
+    let l = g.col_cols();
+    let w = MatRef::row_major(w, rows, g.group_rows());
+    let mut out = vec![T::zero(); batch * g.in_len()];
+    for_each_pass(
+        &mut out,
+        g.in_len(),
+        batch,
+        l,
+        |pass, out, (cols, wide), parallel| {
+            let width = pass.width(l);
+            cols.resize(g.col_rows() * width, T::zero());
+            wide.resize(rows * width, T::zero());
+            pass.gather(a, rows, l, wide);
+            let am = MatRef::row_major(wide, rows, width);
+            grouped_matmul(
+                cols,
+                false,
+                parallel,
+                g.groups,
+                |i| w.row_block(i, g.groups).t(),
+                |i| am.row_block(i, g.groups),
+            );
+            pass.col2im_add(cols, g, out);
+        },
+    );
+    out
+}
+
 /// Geometry of `conv2d(x, weight, options)` with x `[N, C, H, W]` and weight
 /// `[O, C / groups, KH, KW]`: the input planes are x's, the outputs its output positions.
 fn conv_geometry(x: [usize; 4], w: [usize; 4], options: &ConvOptions<2>) -> Geometry {
@@ -529,33 +608,9 @@ pub(crate) fn conv2d<T: ConvElement>(
     let g = conv_geometry(xd, wd, options);
     let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
     let (xs, ws): (&[T], &[T]) = (x.storage(), weight.storage());
-    let (out_ch, l) = (wd[0], g.col_cols());
-    let w = MatRef::row_major(ws, out_ch, g.group_rows());
-    let mut out = vec![T::zero(); xd[0] * out_ch * l];
-    for_each_pass(
-        &mut out,
-        out_ch * l,
-        xd[0],
-        l,
-        |pass, out, (cols, out_wide), parallel| {
-            let width = pass.width(l);
-            cols.resize(g.col_rows() * width, T::zero());
-            out_wide.resize(out_ch * width, T::zero());
-            pass.im2col(xs, &g, cols, false);
-            let c = MatRef::row_major(cols, g.col_rows(), width);
-            grouped_matmul(
-                out_wide,
-                false,
-                parallel,
-                g.groups,
-                |i| w.row_block(i, g.groups),
-                |i| c.row_block(i, g.groups),
-            );
-            pass.scatter(out_wide, out_ch, l, out);
-        },
-    );
-    add_bias(&mut out, bias, l);
-    tensor(out, &[xd[0], out_ch, g.out_hw[0], g.out_hw[1]])
+    let mut out = im2col_product(ws, wd[0], xs, &g, xd[0]);
+    add_bias(&mut out, bias, g.col_cols());
+    tensor(out, &[xd[0], wd[0], g.out_hw[0], g.out_hw[1]])
 }
 
 /// Gradient of `conv2d` with respect to x: `dx = col2im(Wᵀ · dy)`, per pass and group.
@@ -569,32 +624,7 @@ pub(crate) fn conv2d_x_backward<T: ConvElement>(
     let g = conv_geometry(xd, wd, options);
     let (weight, dy) = (weight.to_contiguous(), output_grad.to_contiguous());
     let (ws, dys): (&[T], &[T]) = (weight.storage(), dy.storage());
-    let (out_ch, l) = (wd[0], g.col_cols());
-    let w = MatRef::row_major(ws, out_ch, g.group_rows());
-    let mut dx = vec![T::zero(); xd[0] * g.in_len()];
-    for_each_pass(
-        &mut dx,
-        g.in_len(),
-        xd[0],
-        l,
-        |pass, dx, (cols, dy_wide), parallel| {
-            let width = pass.width(l);
-            cols.resize(g.col_rows() * width, T::zero());
-            dy_wide.resize(out_ch * width, T::zero());
-            pass.gather(dys, out_ch, l, dy_wide);
-            let d = MatRef::row_major(dy_wide, out_ch, width);
-            grouped_matmul(
-                cols,
-                false,
-                parallel,
-                g.groups,
-                |i| w.row_block(i, g.groups).t(),
-                |i| d.row_block(i, g.groups),
-            );
-            pass.col2im_add(cols, &g, dx);
-        },
-    );
-    tensor(dx, &xd)
+    tensor(col2im_product(ws, wd[0], dys, &g, xd[0]), &xd)
 }
 
 /// Gradient of `conv2d` with respect to the weight: the batch sum of
@@ -700,31 +730,7 @@ pub(crate) fn conv_transpose2d<T: ConvElement>(
     let g = transpose_geometry(cout, out_hw, [xd[2], xd[3]], [wd[2], wd[3]], options);
     let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
     let (xs, ws): (&[T], &[T]) = (x.storage(), weight.storage());
-    let (in_ch, l) = (xd[1], g.col_cols());
-    let w = MatRef::row_major(ws, in_ch, g.group_rows());
-    let mut out = vec![T::zero(); xd[0] * g.in_len()];
-    for_each_pass(
-        &mut out,
-        g.in_len(),
-        xd[0],
-        l,
-        |pass, out, (cols, x_wide), parallel| {
-            let width = pass.width(l);
-            cols.resize(g.col_rows() * width, T::zero());
-            x_wide.resize(in_ch * width, T::zero());
-            pass.gather(xs, in_ch, l, x_wide);
-            let xm = MatRef::row_major(x_wide, in_ch, width);
-            grouped_matmul(
-                cols,
-                false,
-                parallel,
-                g.groups,
-                |i| w.row_block(i, g.groups).t(),
-                |i| xm.row_block(i, g.groups),
-            );
-            pass.col2im_add(cols, &g, out);
-        },
-    );
+    let mut out = col2im_product(ws, xd[1], xs, &g, xd[0]);
     add_bias(&mut out, bias, out_hw[0] * out_hw[1]);
     tensor(out, &[xd[0], cout, out_hw[0], out_hw[1]])
 }
@@ -744,32 +750,8 @@ pub(crate) fn conv_transpose2d_x_backward<T: ConvElement>(
     let g = transpose_geometry(dyd[1], [dyd[2], dyd[3]], in_hw, [wd[2], wd[3]], options);
     let (weight, dy) = (weight.to_contiguous(), output_grad.to_contiguous());
     let (ws, dys): (&[T], &[T]) = (weight.storage(), dy.storage());
-    let (in_ch, l) = (wd[0], g.col_cols());
-    let w = MatRef::row_major(ws, in_ch, g.group_rows());
-    let mut dx = vec![T::zero(); dyd[0] * in_ch * l];
-    for_each_pass(
-        &mut dx,
-        in_ch * l,
-        dyd[0],
-        l,
-        |pass, dx, (cols, dx_wide), parallel| {
-            let width = pass.width(l);
-            cols.resize(g.col_rows() * width, T::zero());
-            dx_wide.resize(in_ch * width, T::zero());
-            pass.im2col(dys, &g, cols, false);
-            let c = MatRef::row_major(cols, g.col_rows(), width);
-            grouped_matmul(
-                dx_wide,
-                false,
-                parallel,
-                g.groups,
-                |i| w.row_block(i, g.groups),
-                |i| c.row_block(i, g.groups),
-            );
-            pass.scatter(dx_wide, in_ch, l, dx);
-        },
-    );
-    tensor(dx, &[dyd[0], in_ch, in_hw[0], in_hw[1]])
+    let dx = im2col_product(ws, wd[0], dys, &g, dyd[0]);
+    tensor(dx, &[dyd[0], wd[0], in_hw[0], in_hw[1]])
 }
 
 /// Gradient of `conv_transpose2d` with respect to the weight: the batch sum
