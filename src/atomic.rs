@@ -11,7 +11,9 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use tempfile::NamedTempFile;
+/// Name prefix of the temporary files (`.tmpXXXXXX`), so that a node can
+/// remove the ones an interrupted process left behind.
+pub const TEMP_PREFIX: &str = ".tmp";
 
 /// Atomically replaces (or creates) `path` with `bytes`, creating the parent
 /// directories if needed.
@@ -41,7 +43,9 @@ pub fn write_atomic_with(
         _ => Path::new("."),
     };
     fs::create_dir_all(parent)?;
-    let mut tmp = NamedTempFile::new_in(parent)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(parent)?;
     {
         let mut writer = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         f(&mut writer)?;

@@ -10,6 +10,7 @@
 pub mod atomic;
 pub mod backend;
 pub mod cli;
+pub mod code_version;
 pub mod dag;
 pub mod data;
 pub mod device;

@@ -12,8 +12,8 @@ use crate::atomic::write_atomic;
 use crate::dag::job::JobSpec;
 use crate::dag::lock::NodeLock;
 use crate::dag::plan::{dataset_subset, NodeKind, Plan};
-use crate::dag::provenance::{unix_now, Provenance};
-use crate::dag::store::{clear_done, is_done, write_done, Store};
+use crate::dag::provenance::{unix_now, Provenance, PROVENANCE_FILE};
+use crate::dag::store::{check_done, clear_done, write_done, Depth, NotDone, Store};
 use crate::dag::work::{DeviceNeed, NodeContext, NodeWork, WorkError};
 use crate::data::{self, cache, DataError, Dataset};
 use crate::device::{self, Device};
@@ -22,7 +22,12 @@ use crate::pipeline::key::NodeKey;
 use crate::pipeline::schema::{DatasetSpec, DeviceChoice};
 use crate::progress::Progress;
 use crate::report::write_report;
+use crate::train::run::TRAIN_LOG;
 use crate::train::{train, TrainError};
+use crate::weights::MODEL_FILE;
+
+/// The resolved config a training run writes next to its model.
+const CONFIG_FILE: &str = "config.yaml";
 
 /// The work of a pipeline's nodes, with the datasets loaded in this process.
 pub struct PipelineWork {
@@ -112,12 +117,27 @@ impl DatasetMemo {
         clear_done(&dir).map_err(|e| io(e.into()))?;
         self.build(&job.cell.dataset, key, &dir)?;
         // The rebuilt entry is complete again.
-        write_done(&dir, key, "dataset", &dataset_subset(&job.cell)).map_err(|e| io(e.into()))?;
+        let subset = dataset_subset(&job.cell, &crate::code_version::current).map_err(io)?;
+        write_done(&dir, key, "dataset", &subset, &dataset_files()).map_err(|e| io(e.into()))?;
         self.recall(&key).ok_or_else(|| DataError::Io {
             path: dir.clone(),
             source: std::io::Error::other("dataset was built but is not in memory"),
         })
     }
+}
+
+/// The files of a dataset cache entry, as DONE records them.
+fn dataset_files() -> Vec<String> {
+    cache::FILES.iter().map(|f| f.to_string()).collect()
+}
+
+/// The files of `names` that exist in `dir`.
+fn existing(dir: &Path, names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| dir.join(n).is_file())
+        .map(|n| n.to_string())
+        .collect()
 }
 
 /// A data error as the engine sees it: the user's files are wrong (exit 2), or
@@ -196,23 +216,35 @@ impl NodeWork for PipelineWork {
         }
     }
 
-    fn run(&self, job: &JobSpec, dir: &Path, ctx: &NodeContext) -> Result<(), WorkError> {
+    fn run(&self, job: &JobSpec, dir: &Path, ctx: &NodeContext) -> Result<Vec<String>, WorkError> {
         let cfg = &job.cell;
         if job.kind == NodeKind::Dataset {
-            return self
-                .memo
+            self.memo
                 .build(&cfg.dataset, job.key, dir)
-                .map_err(data_error);
+                .map_err(data_error)?;
+            return Ok(dataset_files());
         }
-        // An eval never starts on an unfinished training run (nor loads data).
+        // An eval never starts on an unfinished training run, nor on one whose
+        // files are not the bytes that training wrote (nor loads data then).
         let run_dir = job.parent_dir(&self.store, NodeKind::Train);
         if let (NodeKind::Eval, Some(run_dir)) = (job.kind, &run_dir) {
             let train = job.parent(NodeKind::Train).unwrap_or(job.key);
-            if !is_done(run_dir, &train) {
-                return Err(WorkError::Failed(format!(
-                    "its training run {} is not complete",
-                    run_dir.display()
-                )));
+            match check_done(run_dir, &train, Depth::Hashes) {
+                Ok(_) => {}
+                Err(NotDone::Absent) => {
+                    return Err(WorkError::Failed(format!(
+                        "its training run {} is not complete",
+                        run_dir.display()
+                    )))
+                }
+                Err(NotDone::Altered(files)) => {
+                    return Err(WorkError::Failed(format!(
+                        "its training run {} was altered after it finished ({}); run the \
+                         pipeline again to recompute it",
+                        run_dir.display(),
+                        files.join("; ")
+                    )))
+                }
             }
         }
         let data = self
@@ -225,7 +257,7 @@ impl NodeWork for PipelineWork {
             if job.kind == NodeKind::Train {
                 let yaml =
                     serde_saphyr::to_string(cfg).map_err(|e| anyhow!("serialising config: {e}"))?;
-                write_atomic(&dir.join("config.yaml"), yaml.as_bytes())
+                write_atomic(&dir.join(CONFIG_FILE), yaml.as_bytes())
                     .context("writing config.yaml")?;
                 let label = format!("train {}", &job.key.short()[..8]);
                 let threads = training_threads(cfg, ctx);
@@ -249,13 +281,22 @@ impl NodeWork for PipelineWork {
                 .context("writing provenance.json")?;
             Ok(())
         })();
+        let outputs: &[&str] = match job.kind {
+            NodeKind::Train => &[CONFIG_FILE, MODEL_FILE, TRAIN_LOG, PROVENANCE_FILE],
+            _ => &crate::eval::run::OUTPUT_FILES,
+        };
+        let mut files = existing(dir, outputs);
+        if job.kind == NodeKind::Eval {
+            files.push(PROVENANCE_FILE.to_string());
+        }
         result.map_err(|e| match e {
             TrainError::Stopped { step } => WorkError::Stopped {
                 message: format!("stopped at step {step}; the checkpoint is saved"),
                 step: Some(step),
             },
             e => WorkError::Failed(format!("{e:#}")),
-        })
+        })?;
+        Ok(files)
     }
 
     fn report(&self, plan: &Plan, outcomes: &[Option<bool>]) -> Result<Vec<String>, String> {

@@ -191,6 +191,9 @@ fn tiny_mnist_files_train_end_to_end() {
     assert_eq!(code, Some(0), "{err}");
 }
 
+/// A truncated cache entry is stale already when planning (its DONE records
+/// the sizes); one with a flipped byte is caught by its manifest's hash when
+/// loaded. Either way it is rebuilt, never used.
 #[test]
 fn corrupted_cache_entry_is_rebuilt_not_used() {
     let p = Project::new();
@@ -204,18 +207,33 @@ fn corrupted_cache_entry_is_rebuilt_not_used() {
         .unwrap()
         .path();
     let bin = entry.join("train.bin");
-    let mut bytes = std::fs::read(&bin).unwrap();
+    let intact = std::fs::read(&bin).unwrap();
+    let mut bytes = intact.clone();
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&bin, &bytes).unwrap();
-    // A new train node needs the dataset: the corrupt entry must be detected and rebuilt.
+    let dry = p.run(&["p.yaml", "--dry-run", "-o", "train.seed=5"]);
+    let plan = String::from_utf8_lossy(&dry.stdout).to_string();
+    assert!(
+        plan.contains("stale    dataset") && plan.contains("train.bin altered"),
+        "{plan}"
+    );
     let out = p.run(&["p.yaml", "--no-progress", "-o", "train.seed=5"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(std::fs::read(&bin).unwrap(), intact, "rebuilt");
+
+    // Same size, one byte flipped: only the hash tells, when a node loads it.
+    let mut flipped = intact.clone();
+    flipped[10] ^= 0x40;
+    std::fs::write(&bin, &flipped).unwrap();
+    let out = p.run(&["p.yaml", "--no-progress", "-o", "train.seed=6"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("unusable") && err.contains("rebuilding"),
+        err.contains("unusable") && err.contains("blake3") && err.contains("rebuilding"),
         "{err}"
     );
-    assert!(std::fs::read(&bin).unwrap().len() > bytes.len());
+    assert_eq!(std::fs::read(&bin).unwrap(), intact, "rebuilt");
 }
 
 /// `runner run` with the Slurm executor: a bad profile or a machine without

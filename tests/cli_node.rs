@@ -19,7 +19,7 @@ use runner::pipeline::load::load_pipeline;
 fn plan_jobs(p: &Project) -> Vec<JobSpec> {
     let store = Store::new(p.path().join(".runner/cache"), p.path().join("results"));
     let loaded = load_pipeline(&p.path().join("p.yaml"), &[]).unwrap();
-    let plan = build_plan(loaded, &store);
+    let plan = build_plan(loaded, &store, &runner::code_version::current).unwrap();
     (0..plan.nodes.len())
         .filter_map(|i| JobSpec::of(&plan, i))
         .inspect(|job| job.write(&job.dir(&store)).unwrap())

@@ -231,7 +231,11 @@ fn key_of(text: &str) -> NodeKey {
     let loaded =
         load_pipeline_str(Path::new("p.yaml"), text, &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(loaded.cells.len(), 1);
-    node_key("train", &loaded.cells[0].config, &[])
+    node_key(
+        "train",
+        &serde_json::to_value(&loaded.cells[0].config).unwrap(),
+        &[],
+    )
 }
 
 proptest! {
@@ -275,7 +279,7 @@ fn sweep_cells_have_distinct_keys() {
     let mut keys: Vec<NodeKey> = loaded
         .cells
         .iter()
-        .map(|c| node_key("train", &c.config, &[]))
+        .map(|c| node_key("train", &serde_json::to_value(&c.config).unwrap(), &[]))
         .collect();
     keys.sort();
     keys.dedup();

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::dag::Store;
 use crate::pipeline::load::{load_pipeline_checked, CellCheck, LoadedPipeline};
 use node::NodeArgs;
-use results::{ConfigArgs, DiffArgs, GcArgs, LsArgs, ShowArgs};
+use results::{ConfigArgs, DiffArgs, GcArgs, LsArgs, ShowArgs, VerifyArgs};
 use run::RunArgs;
 
 /// Exit code: success.
@@ -97,6 +97,15 @@ enum Command {
     Ls(LsArgs),
     /// Show one train or eval node: config, provenance, metrics and files.
     Show(ShowArgs),
+    /// Hash every file finished nodes wrote and list those altered since.
+    ///
+    /// Each node's DONE records the size and blake3 of the files it wrote.
+    /// TARGET is a pipeline YAML file or results folder (its runs, evals,
+    /// report and the cached datasets its cells use), a node key prefix, or
+    /// nothing (everything under --results-dir and --cache-dir). Exit status: 0
+    /// all intact, 1 some file is missing or altered (the next run of its
+    /// pipeline recomputes it), 2 bad input.
+    Verify(VerifyArgs),
     /// Delete unreferenced and incomplete results (dry run unless --yes).
     ///
     /// Candidates: run and eval folders that no pipeline's cells.json references
@@ -128,6 +137,7 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         "diff",
         "ls",
         "show",
+        "verify",
         "gc",
         "help",
         "-h",
@@ -171,6 +181,15 @@ fn load_checked(args: &PipelineArgs, check: CellCheck) -> Result<LoadedPipeline,
     })
 }
 
+/// Plans `loaded` against `store` with runner's code versions, or prints why
+/// the keys cannot be formed; `Err` carries the exit code.
+fn plan(loaded: LoadedPipeline, store: &Store) -> Result<crate::dag::Plan, i32> {
+    crate::dag::build_plan(loaded, store, &crate::code_version::current).map_err(|e| {
+        eprintln!("error: {e:#}");
+        EXIT_FAILED
+    })
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     let args = with_default_subcommand(std::env::args_os().collect());
@@ -189,6 +208,7 @@ pub fn main() -> i32 {
         Command::Diff(args) => results::diff(&args, &store),
         Command::Ls(args) => results::ls(&args, &store),
         Command::Show(args) => results::show(&args, &store),
+        Command::Verify(args) => results::verify(&args, &store),
         Command::Gc(args) => results::gc(&args, &store),
     }
 }

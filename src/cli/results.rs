@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{load, PipelineArgs, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
-use crate::dag::{build_plan, Store};
+use crate::dag::Store;
 use crate::inspect::diff::{diff_tables, DiffOptions};
 use crate::inspect::diff_format::{render, DiffFormat};
 use crate::inspect::gc::{apply, plan_gc, render_plan};
@@ -51,6 +51,13 @@ pub struct LsArgs {
     /// Sort on a metric or param; a leading `-` sorts descending (`--sort=-psnr`).
     #[arg(long, value_name = "COLUMN", allow_hyphen_values = true)]
     sort: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A pipeline YAML file, a results/<pipeline> folder or a node key prefix;
+    /// default: everything.
+    target: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +138,24 @@ pub fn diff(args: &DiffArgs, store: &Store) -> i32 {
     }
 }
 
+/// `runner verify [TARGET]`.
+pub fn verify(args: &VerifyArgs, store: &Store) -> i32 {
+    match crate::inspect::verify::verify(store, args.target.as_deref()) {
+        Ok(report) => {
+            print!("{}", report.render());
+            if report.altered() {
+                EXIT_FAILED
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_INPUT
+        }
+    }
+}
+
 /// `runner show KEY`.
 pub fn show(args: &ShowArgs, store: &Store) -> i32 {
     print_or_input_error(show_node(store, &args.key))
@@ -176,7 +201,10 @@ pub fn config(args: &ConfigArgs, store: &Store) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let plan = build_plan(loaded, store);
+    let plan = match super::plan(loaded, store) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
     let total = plan.pipeline.cells.len();
     let mut out = String::new();
     for (i, cell) in plan.pipeline.cells.iter().enumerate() {

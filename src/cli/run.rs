@@ -13,7 +13,7 @@ use crate::dag::gpu::GpuSlots;
 use crate::dag::local::LocalExecutor;
 use crate::dag::slurm::{preflight, submit_driver, DriverRecord, SlurmExecutor, SlurmOptions};
 use crate::dag::work::{cores_per_node, NodeContext};
-use crate::dag::{build_plan, execute, NodeKind, Plan, RunOptions, Store};
+use crate::dag::{execute, NodeKind, Plan, RunOptions, Store};
 use crate::device;
 use crate::interrupt::StopReason;
 use crate::pipeline::load::LoadedPipeline;
@@ -222,7 +222,10 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
         Err(code) => return code,
     };
     let notice = auto_device_notice(&loaded);
-    let plan = build_plan(loaded, store);
+    let plan = match super::plan(loaded, store) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
     if args.dry_run {
         print!("{}", describe_plan(&plan, args.force));
         return EXIT_OK;

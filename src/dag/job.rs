@@ -299,7 +299,7 @@ mod tests {
         let text =
             format!("name: {name}\ndataset: {{name: shapes}}\nsweep:\n  train.seed: [0, 1]\n");
         let loaded = load_pipeline_str(Path::new("p.yaml"), &text, &[]).unwrap();
-        let plan = build_plan(loaded, store);
+        let plan = build_plan(loaded, store, &|_, _| Default::default()).unwrap();
         let jobs: Vec<JobSpec> = (0..plan.nodes.len())
             .filter_map(|i| JobSpec::of(&plan, i))
             .collect();

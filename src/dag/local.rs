@@ -142,7 +142,12 @@ mod tests {
         fn device_need(&self, _job: &JobSpec) -> DeviceNeed {
             DeviceNeed::AnyGpu
         }
-        fn run(&self, _job: &JobSpec, _dir: &Path, ctx: &NodeContext) -> Result<(), WorkError> {
+        fn run(
+            &self,
+            _job: &JobSpec,
+            _dir: &Path,
+            ctx: &NodeContext,
+        ) -> Result<Vec<String>, WorkError> {
             let gpu = ctx.gpu.expect("a GPU node gets a GPU");
             let mut state = self.state.lock().unwrap();
             assert!(state.0.insert(gpu), "cuda:{gpu} given to two running nodes");
@@ -155,7 +160,7 @@ mod tests {
                 state = self.changed.wait(state).unwrap();
             }
             state.0.remove(&gpu);
-            Ok(())
+            Ok(Vec::new())
         }
         fn report(&self, _plan: &Plan, _outcomes: &[Option<bool>]) -> Result<Vec<String>, String> {
             Ok(Vec::new())
@@ -170,7 +175,7 @@ mod tests {
         let loaded = load_pipeline_str(Path::new("p.yaml"), text, &[]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("cache"), dir.path().join("results"));
-        let plan = build_plan(loaded, &store);
+        let plan = build_plan(loaded, &store, &|_, _| Default::default()).unwrap();
         let work = Arc::new(GpuHungry {
             gpus: 3,
             state: Mutex::new((BTreeSet::new(), 0, Vec::new())),

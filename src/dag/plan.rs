@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::store::{read_done, Store};
+use super::store::{check_done, read_done, Depth, NotDone, Store};
 /// Swept values are shown one way everywhere (summary.csv, labels, tables).
 pub use crate::pipeline::display::value_text;
 use crate::pipeline::key::{changed_paths, node_key, NodeKey};
@@ -133,10 +134,24 @@ pub fn label_string(cell: &Cell) -> String {
         .join(" ")
 }
 
+/// The versions of the code a node of some kind runs for a cell, by component
+/// (`loss.ffl` -> 2); part of the node's key and of what its DONE records.
+/// runner's own is `crate::code_version::current`.
+pub type CodeVersions<'a> = &'a dyn Fn(NodeKind, &ResolvedPipeline) -> BTreeMap<String, u32>;
+
+/// `value` as JSON, for a key; an error (never a `null` two configs could
+/// share) when it cannot be represented.
+fn key_json(what: &str, value: &impl Serialize) -> anyhow::Result<Value> {
+    serde_json::to_value(value).with_context(|| format!("cannot form the key: {what} is not JSON"))
+}
+
 /// What a dataset node of `cfg` depends on (its key's config subset, and what
 /// its DONE records).
-pub fn dataset_subset(cfg: &ResolvedPipeline) -> Value {
-    json!({ "dataset": cfg.dataset })
+pub fn dataset_subset(cfg: &ResolvedPipeline, code: CodeVersions) -> anyhow::Result<Value> {
+    Ok(json!({
+        "dataset": key_json("dataset", &cfg.dataset)?,
+        "code": key_json("code", &code(NodeKind::Dataset, cfg))?,
+    }))
 }
 
 /// One line naming a node: kind, short key and its cells' labels
@@ -149,10 +164,11 @@ pub fn node_line(kind: NodeKind, key: &NodeKey, label: &str) -> String {
     text
 }
 
-/// The config subsets of one cell: what each node kind depends on.
-fn subsets(cell: &Cell) -> (Value, Value, Value) {
+/// The config subsets of one cell: what each node kind depends on, with the
+/// versions of the code it runs under `code`.
+fn subsets(cell: &Cell, code: CodeVersions) -> anyhow::Result<(Value, Value, Value)> {
     let cfg = &cell.config;
-    let mut train = serde_json::to_value(&cfg.train).unwrap_or(Value::Null);
+    let mut train = key_json("train", &cfg.train)?;
     // The device says where, not what: it is provenance, not part of the key,
     // unless the user asks to keep CPU and GPU results apart (then its kind, as
     // resolved here, so that `auto` on a GPU machine and `cuda` share a key).
@@ -168,22 +184,50 @@ fn subsets(cell: &Cell) -> (Value, Value, Value) {
             );
         }
     }
-    (
-        dataset_subset(cfg),
-        json!({ "model": cfg.model, "train": train, "loss": cfg.loss }),
-        json!({ "eval": cfg.eval }),
-    )
+    Ok((
+        dataset_subset(cfg, code)?,
+        json!({
+            "model": key_json("model", &cfg.model)?,
+            "train": train,
+            "loss": key_json("loss", &cfg.loss)?,
+            "code": key_json("code", &code(NodeKind::Train, cfg))?,
+        }),
+        json!({
+            "eval": key_json("eval", &cfg.eval)?,
+            "code": key_json("code", &code(NodeKind::Eval, cfg))?,
+        }),
+    ))
 }
 
-/// Merges the top-level entries of `b` into `a`.
+/// Merges the top-level entries of `b` into `a`; where both hold a mapping
+/// (`code`), their entries are merged.
 fn merged(a: &Value, b: &Value) -> Value {
     let mut out = a.clone();
     if let (Some(out_map), Some(b_map)) = (out.as_object_mut(), b.as_object()) {
         for (k, v) in b_map {
-            out_map.insert(k.clone(), v.clone());
+            match (out_map.get_mut(k), v) {
+                (Some(Value::Object(inner)), Value::Object(add)) => {
+                    inner.extend(add.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                _ => {
+                    out_map.insert(k.clone(), v.clone());
+                }
+            }
         }
     }
     out
+}
+
+/// One changed key path as `--dry-run` shows it: `train.epochs: 3 -> 4`, or for
+/// a component's code version `loss ffl v1 -> v2`.
+fn change_line(path: &str, old: Option<Value>, new: Option<Value>) -> String {
+    if let Some(component) = path.strip_prefix("code.") {
+        let what = component.replacen('.', " ", 1);
+        let show = |v: Option<Value>| v.map_or("(none)".to_string(), |v| format!("v{v}"));
+        return format!("{what} {} -> {}", show(old), show(new));
+    }
+    let show = |v: Option<Value>| v.map_or("(none)".to_string(), |v| value_text(&v));
+    format!("{path}: {} -> {}", show(old), show(new))
 }
 
 /// Reads `results/<pipeline>/cells.json` (empty when absent or unreadable).
@@ -196,20 +240,20 @@ pub fn read_cell_records(store: &Store, pipeline: &str) -> BTreeMap<String, Cell
 }
 
 /// The state of a node whose result would live in `dir` under `key`, given the
-/// directory of the same cell's previous result (if any).
+/// directory of the same cell's previous result (if any). A result whose files
+/// do not have their recorded sizes is stale, with the files as the reason.
 fn state_of(dir: &Path, key: &NodeKey, config: &Value, previous: Option<PathBuf>) -> NodeState {
-    if read_done(dir).is_some_and(|d| &d.key == key) {
-        return NodeState::Fresh;
+    match check_done(dir, key, Depth::Sizes) {
+        Ok(_) => return NodeState::Fresh,
+        Err(NotDone::Altered(files)) => return NodeState::Stale(files),
+        Err(NotDone::Absent) => {}
     }
     let Some(previous) = previous.and_then(|p| read_done(&p)) else {
         return NodeState::Missing;
     };
     let mut reasons: Vec<String> = changed_paths(&previous.config, config)
         .into_iter()
-        .map(|(path, old, new)| {
-            let show = |v: Option<Value>| v.map_or("(none)".to_string(), |v| value_text(&v));
-            format!("{path}: {} -> {}", show(old), show(new))
-        })
+        .map(|(path, old, new)| change_line(&path, old, new))
         .collect();
     if reasons.is_empty() {
         reasons.push("runner's schema or an upstream result changed".to_string());
@@ -217,8 +261,18 @@ fn state_of(dir: &Path, key: &NodeKey, config: &Value, previous: Option<PathBuf>
     NodeState::Stale(reasons)
 }
 
-/// Builds the plan of `pipeline` against the results and cache in `store`.
-pub fn build_plan(pipeline: LoadedPipeline, store: &Store) -> Plan {
+/// Builds the plan of `pipeline` against the results and cache in `store`;
+/// `code` gives the versions of the code each node runs (part of its key).
+///
+/// A fresh result that a node about to run will read is hashed here (its
+/// files against the blake3 its DONE recorded): an altered one is stale and
+/// recomputed. Datasets are exempt: their cache verifies its own hashes
+/// whenever it is loaded.
+pub fn build_plan(
+    pipeline: LoadedPipeline,
+    store: &Store,
+    code: CodeVersions,
+) -> anyhow::Result<Plan> {
     let name = pipeline.name.clone();
     let previous = read_cell_records(store, &name);
     let mut nodes: Vec<Node> = Vec::new();
@@ -228,7 +282,7 @@ pub fn build_plan(pipeline: LoadedPipeline, store: &Store) -> Plan {
     for (ci, cell) in pipeline.cells.iter().enumerate() {
         let label = label_string(cell);
         let before = previous.get(&label);
-        let (d_sub, t_sub, e_sub) = subsets(cell);
+        let (d_sub, t_sub, e_sub) = subsets(cell, code)?;
         let d_key = node_key("dataset", &d_sub, &[]);
         let t_key = node_key("train", &t_sub, &[d_key]);
         let e_key = node_key("eval", &e_sub, &[t_key]);
@@ -294,18 +348,27 @@ pub fn build_plan(pipeline: LoadedPipeline, store: &Store) -> Plan {
     let labels: Vec<String> = pipeline.cells.iter().map(label_string).collect();
     // `outputs` names what the report writes, so results from a runner that wrote
     // less are redone once.
+    let report_code: BTreeMap<String, u32> = pipeline
+        .cells
+        .first()
+        .map(|cell| code(NodeKind::Report, &cell.config))
+        .unwrap_or_default();
     let report_config = json!({
         "cells": labels,
         "swept_keys": pipeline.swept_keys,
-        "report": pipeline.report,
+        "report": key_json("report", &pipeline.report)?,
         "outputs": REPORT_OUTPUTS,
+        "code": key_json("code", &report_code)?,
     });
     let r_key = node_key("report", &report_config, &eval_keys);
     let r_dir = store.report_dir(&name);
-    let r_state = match read_done(&r_dir) {
-        Some(done) if done.key == r_key => NodeState::Fresh,
-        Some(_) => NodeState::Stale(vec!["the set of cells or their results changed".to_string()]),
-        None => NodeState::Missing,
+    let r_state = match check_done(&r_dir, &r_key, Depth::Sizes) {
+        Ok(_) => NodeState::Fresh,
+        Err(NotDone::Altered(files)) => NodeState::Stale(files),
+        Err(NotDone::Absent) if read_done(&r_dir).is_some() => {
+            NodeState::Stale(vec!["the set of cells or their results changed".to_string()])
+        }
+        Err(NotDone::Absent) => NodeState::Missing,
     };
     nodes.push(Node {
         kind: NodeKind::Report,
@@ -317,15 +380,49 @@ pub fn build_plan(pipeline: LoadedPipeline, store: &Store) -> Plan {
         state: r_state,
     });
     let report = nodes.len() - 1;
-    Plan {
+    let mut plan = Plan {
         pipeline,
         nodes,
         cell_nodes,
         report,
-    }
+    };
+    plan.hash_inputs_of_stale_nodes();
+    Ok(plan)
 }
 
 impl Plan {
+    /// Hashes every fresh train or eval result that a node which must run will
+    /// read; an altered one becomes stale (which may make more nodes run, whose
+    /// inputs are then hashed in turn).
+    fn hash_inputs_of_stale_nodes(&mut self) {
+        let mut hashed = vec![false; self.nodes.len()];
+        loop {
+            let to_run = self.to_run(false);
+            let mut changed = false;
+            for i in 0..self.nodes.len() {
+                if !to_run[i] {
+                    continue;
+                }
+                for d in self.nodes[i].deps.clone() {
+                    let dep = &self.nodes[d];
+                    if hashed[d] || dep.kind == NodeKind::Dataset || dep.state != NodeState::Fresh {
+                        continue;
+                    }
+                    hashed[d] = true;
+                    if let Err(NotDone::Altered(files)) =
+                        check_done(&dep.dir, &dep.key, Depth::Hashes)
+                    {
+                        self.nodes[d].state = NodeState::Stale(files);
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
     /// Nodes that must run: not fresh, or downstream of one that is not.
     pub fn to_run(&self, force: bool) -> Vec<bool> {
         let mut run = vec![false; self.nodes.len()];

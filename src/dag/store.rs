@@ -1,6 +1,8 @@
 //! Where every node's files live and the DONE marker that says a node directory
 //! is complete. The results layout is defined here and nowhere else.
 
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,8 @@ pub const JOB_FILE: &str = "job.json";
 pub const JOB_EXIT_FILE: &str = "job_exit.json";
 /// Folder of `results/<pipeline>/` that holds the batch jobs' logs.
 pub const LOGS_DIR: &str = "logs";
+/// Folder of `results/<pipeline>/` that holds the report node's DONE.
+pub const REPORT_DIR: &str = ".report";
 /// The detached Slurm driver of a pipeline (`results/<pipeline>/driver.json`).
 pub const DRIVER_FILE: &str = "driver.json";
 
@@ -45,6 +49,37 @@ pub struct DoneRecord {
     pub runner_version: String,
     /// Seconds since the Unix epoch when it finished.
     pub finished_unix: u64,
+    /// Every file the node wrote (relative to its directory) with its size and
+    /// hash, so that a result whose bytes are not the ones written is never used.
+    pub files: BTreeMap<String, FileRecord>,
+}
+
+/// The size and hash of one file a node wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Length in bytes.
+    pub size: u64,
+    /// blake3 of the contents, lowercase hex.
+    pub blake3: String,
+}
+
+/// How closely [`check_done`] looks at a node's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Each recorded file exists with its recorded size (cheap: planning).
+    Sizes,
+    /// Each recorded file's bytes hash to the recorded blake3 (before a file is used).
+    Hashes,
+}
+
+/// Why a directory does not hold a usable result for a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotDone {
+    /// No DONE, a DONE that does not parse, or one for another key.
+    Absent,
+    /// DONE is there but files it records are missing or altered: one line each
+    /// (`model.safetensors altered: 3000000 bytes, DONE recorded 8123456`).
+    Altered(Vec<String>),
 }
 
 impl Store {
@@ -85,7 +120,7 @@ impl Store {
 
     /// `results/<pipeline>/.report/`: the report node's marker directory.
     pub fn report_dir(&self, pipeline: &str) -> PathBuf {
-        self.pipeline_dir(pipeline).join(".report")
+        self.pipeline_dir(pipeline).join(REPORT_DIR)
     }
 }
 
@@ -95,18 +130,99 @@ pub fn read_done(dir: &Path) -> Option<DoneRecord> {
     serde_json::from_str(&text).ok()
 }
 
-/// Whether `dir` holds a complete result for `key`.
+/// Whether `dir` holds a complete result for `key` whose files have their
+/// recorded sizes.
 pub fn is_done(dir: &Path, key: &NodeKey) -> bool {
-    read_done(dir).is_some_and(|done| &done.key == key)
+    check_done(dir, key, Depth::Sizes).is_ok()
 }
 
-/// Marks `dir` complete. Call only after every other file is in place.
+/// The DONE record of `dir` if it is for `key` and the files it records pass
+/// the check of `depth`.
+pub fn check_done(dir: &Path, key: &NodeKey, depth: Depth) -> Result<DoneRecord, NotDone> {
+    let done = read_done(dir)
+        .filter(|d| &d.key == key)
+        .ok_or(NotDone::Absent)?;
+    let altered = altered_files(dir, &done, depth);
+    if altered.is_empty() {
+        Ok(done)
+    } else {
+        Err(NotDone::Altered(altered))
+    }
+}
+
+/// The files of `done` (in `dir`) that are missing or differ from the record,
+/// one line each; empty when all match.
+pub fn altered_files(dir: &Path, done: &DoneRecord, depth: Depth) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, record) in &done.files {
+        let path = dir.join(name);
+        let size = match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => meta.len(),
+            Ok(_) => {
+                out.push(format!("{name} is not a file"));
+                continue;
+            }
+            Err(_) => {
+                out.push(format!("{name} missing"));
+                continue;
+            }
+        };
+        if size != record.size {
+            out.push(format!(
+                "{name} altered: {size} bytes, DONE recorded {}",
+                record.size
+            ));
+            continue;
+        }
+        if depth == Depth::Hashes {
+            match hash_file(&path) {
+                Ok(hash) if hash == record.blake3 => {}
+                Ok(hash) => out.push(format!(
+                    "{name} altered: blake3 {}…, DONE recorded {}…",
+                    &hash[..12],
+                    record.blake3.get(..12).unwrap_or(&record.blake3)
+                )),
+                Err(e) => out.push(format!("{name} unreadable: {e}")),
+            }
+        }
+    }
+    out
+}
+
+/// blake3 of the file at `path`, lowercase hex.
+pub fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Marks `dir` complete, recording the size and blake3 of each of `files`
+/// (paths relative to `dir`). Call only after every file is in place.
 pub fn write_done(
     dir: &Path,
     key: NodeKey,
     kind: &str,
     config: &serde_json::Value,
+    files: &[String],
 ) -> std::io::Result<()> {
+    let mut records = BTreeMap::new();
+    for name in files {
+        let path = dir.join(name);
+        let size = std::fs::metadata(&path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?
+            .len();
+        let blake3 = hash_file(&path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        records.insert(name.clone(), FileRecord { size, blake3 });
+    }
     let record = DoneRecord {
         key,
         kind: kind.to_string(),
@@ -116,9 +232,32 @@ pub fn write_done(
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
+        files: records,
     };
     let text = serde_json::to_string_pretty(&record).map_err(std::io::Error::other)?;
     write_atomic(&dir.join(DONE_FILE), text.as_bytes())
+}
+
+/// Removes the temporary files an interrupted atomic write left in `dir`
+/// (`.tmp*`, see [`crate::atomic`]). Call under the node's lock, before the node
+/// is computed: no other writer can be using them then.
+pub fn remove_temporaries(dir: &Path) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let is_temp = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(crate::atomic::TEMP_PREFIX));
+        if is_temp && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes the DONE marker before a node is (re)computed in `dir`, so that an

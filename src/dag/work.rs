@@ -8,7 +8,7 @@ use std::path::Path;
 use super::job::JobSpec;
 use super::lock::NodeLock;
 use super::plan::Plan;
-use super::store::{clear_done, is_done, write_done, Store};
+use super::store::{check_done, clear_done, remove_temporaries, write_done, Depth, Store};
 use crate::progress::Progress;
 
 /// Why a node's work did not finish.
@@ -75,9 +75,11 @@ pub trait NodeWork: Send + Sync {
     /// The device `job` asks for on this machine.
     fn device_need(&self, job: &JobSpec) -> DeviceNeed;
 
-    /// Computes `job` into `dir` (which exists). Called under the node lock,
-    /// after DONE was removed; DONE is written by the caller on success.
-    fn run(&self, job: &JobSpec, dir: &Path, ctx: &NodeContext) -> Result<(), WorkError>;
+    /// Computes `job` into `dir` (which exists) and returns the files it wrote
+    /// there (relative paths), whose sizes and hashes DONE records. Called under
+    /// the node lock, after DONE and stale temporary files were removed; DONE is
+    /// written by the caller on success.
+    fn run(&self, job: &JobSpec, dir: &Path, ctx: &NodeContext) -> Result<Vec<String>, WorkError>;
 
     /// Writes the pipeline's report from the results known so far
     /// (`outcomes[i]`: `Some(true)` when node `i` has a result); returns
@@ -124,7 +126,8 @@ pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs `job` with `work` under its node lock: waits for another process that
 /// holds the lock, skips a node that is complete (unless `ctx.force`), removes
-/// DONE, runs the work and writes DONE last. A panic in the work (e.g. a GPU out
+/// DONE and the temporary files a killed process left, runs the work and writes
+/// DONE last, with the size and hash of every file the work wrote. A panic in the work (e.g. a GPU out
 /// of memory inside a backend) fails this node only.
 pub fn run_job(job: &JobSpec, store: &Store, work: &dyn NodeWork, ctx: &NodeContext) -> Outcome {
     let dir = job.dir(store);
@@ -136,11 +139,17 @@ pub fn run_job(job: &JobSpec, store: &Store, work: &dyn NodeWork, ctx: &NodeCont
         Ok(lock) => lock,
         Err(e) => return Outcome::Failed(format!("{e:#}")),
     };
-    if !ctx.force && is_done(&dir, &job.key) {
+    // Another runner may have finished it meanwhile; a DONE whose files were
+    // altered (why the plan made it stale) is recomputed.
+    if !ctx.force && check_done(&dir, &job.key, Depth::Hashes).is_ok() {
         return Outcome::AlreadyDone;
     }
     let prepared = clear_done(&dir)
         .map_err(|e| format!("clearing DONE in {}: {e}", dir.display()))
+        .and_then(|()| {
+            remove_temporaries(&dir)
+                .map_err(|e| format!("removing temporary files in {}: {e}", dir.display()))
+        })
         .and_then(|()| {
             std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))
         });
@@ -151,7 +160,7 @@ pub fn run_job(job: &JobSpec, store: &Store, work: &dyn NodeWork, ctx: &NodeCont
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work.run(job, &dir, ctx)))
             .unwrap_or_else(|panic| Err(WorkError::Failed(panic_text(panic.as_ref()))));
     match result {
-        Ok(()) => match write_done(&dir, job.key, job.kind.name(), &job.config) {
+        Ok(files) => match write_done(&dir, job.key, job.kind.name(), &job.config, &files) {
             Ok(()) => Outcome::Ran,
             Err(e) => Outcome::Failed(format!("writing DONE in {}: {e}", dir.display())),
         },

@@ -39,6 +39,8 @@ const TRAIN_FILE: &str = "train.bin";
 
 /// Name of the test pixels file inside a cache folder.
 const TEST_FILE: &str = "test.bin";
+/// Every file of a cache entry.
+pub const FILES: [&str; 3] = [MANIFEST_FILE, TRAIN_FILE, TEST_FILE];
 
 /// Values per chunk when encoding for writing (bounds the temporary buffer).
 const WRITE_CHUNK: usize = 1 << 18;

@@ -17,6 +17,11 @@ use rayon::prelude::*;
 use super::image_file::{load_images, CropResize};
 use super::{DataError, ImageSet};
 
+/// Version of the CelebA reader.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// The folder of aligned JPEGs inside the root.
 pub const IMAGE_DIR: &str = "img_align_celeba";
 

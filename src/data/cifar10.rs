@@ -16,6 +16,11 @@ use rayon::prelude::*;
 use super::image_file::unit;
 use super::{DataError, ImageSet};
 
+/// Version of the CIFAR-10 reader.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Image side.
 pub const SIDE: usize = 32;
 

@@ -18,6 +18,11 @@ use super::image_file::{load_images, CropResize};
 use super::shapes::luminance;
 use super::{DataError, ImageSet};
 
+/// Version of the image-folder reader.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// File name extensions that are read (compared without case).
 const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 

@@ -17,6 +17,11 @@ use rayon::prelude::*;
 use super::resize::PilBilinear;
 use super::{DataError, ImageSet};
 
+/// Version of the MNIST reader.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// The IDX magic number of an unsigned-byte, 3-dimensional array (images).
 const IDX3_UBYTE_MAGIC: u32 = 0x0000_0803;
 

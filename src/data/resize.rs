@@ -33,6 +33,11 @@
 //! For resizing many images of the same size, build a [`PilBilinear`] once and reuse
 //! it: the filter weights depend only on the sizes.
 
+/// Version of the image resizing (CelebA, folders).
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Pillow's fixed-point precision for 8-bit images (`32 - 8 - 2`): leaves room for a
 /// sum of 8-bit pixels times weights below 1 without overflowing 32 bits.
 const PRECISION_BITS: u32 = 22;

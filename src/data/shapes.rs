@@ -37,6 +37,11 @@ use rayon::prelude::*;
 use super::ImageSet;
 use crate::pipeline::schema::GrayMode;
 
+/// Version of the Shape generator.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Grey-scale weights of R, G and B (ITU-R BT.601 as rounded by IRMAE / Björk).
 const LUMA: [f32; 3] = [0.2989, 0.5870, 0.1140];
 

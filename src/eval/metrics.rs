@@ -13,6 +13,31 @@ use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
 use crate::spectral::window::gaussian_taps;
 
+/// Version of the `rmse_spatial` metric.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const RMSE_SPATIAL_VERSION: u32 = 1;
+/// Version of the `sq_err_pixel` metric.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const SQ_ERR_PIXEL_VERSION: u32 = 1;
+/// Version of the `rmse_fft2` metric.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const RMSE_FFT2_VERSION: u32 = 1;
+/// Version of the `rmse_ai` metric.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const RMSE_AI_VERSION: u32 = 1;
+/// Version of the `psnr` metric.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const PSNR_VERSION: u32 = 1;
+/// Version of the `ssim` metric.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const SSIM_VERSION: u32 = 1;
+
 /// Root of the mean squared difference over all `C·H·W` values of one image pair.
 pub fn rmse_spatial(x: &[f32], y: &[f32]) -> f64 {
     assert_eq!(x.len(), y.len(), "images differ in length");

@@ -27,6 +27,11 @@ use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
 use crate::weights::{load_model, MODEL_FILE};
 
+/// Version of the evaluation (reconstructions, summaries, files written).
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// File names written into an eval directory.
 pub const METRICS_FILE: &str = "metrics.csv";
 /// Mean and std of each metric.
@@ -37,6 +42,14 @@ pub const SPECTRUM_FILE: &str = "spectrum.csv";
 pub const SAMPLES_FILE: &str = "samples.png";
 /// Grid of test images (rows) above their reconstructions.
 pub const RECON_FILE: &str = "recon.png";
+/// Every file an eval may write (samples.png only with `eval.samples` > 0).
+pub const OUTPUT_FILES: [&str; 5] = [
+    METRICS_FILE,
+    SUMMARY_FILE,
+    SPECTRUM_FILE,
+    RECON_FILE,
+    SAMPLES_FILE,
+];
 
 /// Images per row of the reconstruction grid.
 const RECON_COLUMNS: usize = 8;

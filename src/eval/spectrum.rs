@@ -12,6 +12,11 @@ use anyhow::{anyhow, Context, Result};
 
 use super::metrics::SpectrumStats;
 
+/// Version of the spectrum table (spectrum.csv).
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Column header of spectrum.csv.
 pub const SPECTRUM_HEADER: &str =
     "bin,frequency,real_mean,real_std,recon_mean,recon_std,sample_mean,sample_std";

@@ -152,11 +152,43 @@ pub fn fields_match(a: &str, b: &str, rtol: f64, atol: f64) -> bool {
 
 /// Whether every non-empty field of column `i` parses as a number.
 fn numeric_column(table: &Table, i: usize) -> bool {
+    first_non_number(table, i).is_none()
+}
+
+/// The first row (1-based, after the header) whose field in column `i` is
+/// neither empty nor a number, with that field.
+fn first_non_number(table: &Table, i: usize) -> Option<(usize, &str)> {
     table
         .rows
         .iter()
-        .filter_map(|r| r.get(i))
-        .all(|f| f.is_empty() || f.trim().parse::<f64>().is_ok())
+        .enumerate()
+        .filter_map(|(n, r)| r.get(i).map(|f| (n + 1, f.as_str())))
+        .find(|(_, f)| !f.is_empty() && f.trim().parse::<f64>().is_err())
+}
+
+/// runner's own tables hold numbers in every metric column: a field that is
+/// not one means the file is damaged, which is an error naming it (never a
+/// column silently left out of the comparison).
+fn check_numbers(table: &Table) -> Result<()> {
+    let metric = |c: &str| match table.kind() {
+        TableKind::PipelineSummary => is_metric_stat(c),
+        TableKind::EvalSummary => c == "mean" || c == "std",
+        TableKind::Metrics => c != "image",
+        TableKind::Other => false,
+    };
+    for (i, column) in table.headers.iter().enumerate() {
+        if !metric(column) {
+            continue;
+        }
+        if let Some((row, field)) = first_non_number(table, i) {
+            bail!(
+                "{} does not parse as {}: row {row}, column {column}: `{field}` is not a number",
+                table.source.display(),
+                table.kind().name()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The default key columns of a table kind.
@@ -262,6 +294,8 @@ fn delta(old: &str, new: &str) -> (Option<f64>, Option<f64>) {
 
 /// Compares table A (old) with table B (new).
 pub fn diff_tables(a: &Table, b: &Table, opts: &DiffOptions) -> Result<DiffReport> {
+    check_numbers(a)?;
+    check_numbers(b)?;
     if a.kind() != b.kind() && !(a.kind() == TableKind::Other || b.kind() == TableKind::Other) {
         bail!(
             "{} is {} but {} is {}; compare tables of the same kind",

@@ -16,13 +16,12 @@ use super::jobs::{activity, Activity};
 use super::scan::{scan_all, subdirs, PipelineDir};
 use super::show::files_with_sizes;
 use super::text::{aligned, bytes};
+use crate::atomic::TEMP_PREFIX;
 use crate::dag::lock::NodeLock;
 use crate::dag::store::Store;
 
 /// Temporary files younger than this may still be being written.
 pub const TEMP_MIN_AGE: Duration = Duration::from_secs(10 * 60);
-/// Name prefix of the temporary files of atomic writes (tempfile's default).
-const TEMP_PREFIX: &str = ".tmp";
 /// Name suffix of node lock files.
 const LOCK_SUFFIX: &str = ".lock";
 

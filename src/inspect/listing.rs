@@ -73,8 +73,8 @@ impl LsRow {
 fn cell_state(run: &Path, eval: &Path, status: &str) -> String {
     if let Some(activity) = activity(eval).or_else(|| activity(run)) {
         activity.label()
-    } else if status == "failed" {
-        "failed".to_string()
+    } else if status == "failed" || status == "not_run" {
+        status.to_string()
     } else if crate::dag::store::read_done(eval).is_some() {
         "done".to_string()
     } else {

@@ -1,5 +1,6 @@
-//! Commands that look at results already on disk: `diff`, `ls`, `show` and
-//! `gc`. They read the store (and `gc` deletes from it); none runs a node.
+//! Commands that look at results already on disk: `diff`, `ls`, `show`,
+//! `verify` and `gc`. They read the store (and `gc` deletes from it); none runs
+//! a node.
 
 pub mod diff;
 pub mod diff_format;
@@ -12,3 +13,4 @@ pub mod show;
 pub mod source;
 pub mod table;
 pub mod text;
+pub mod verify;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::dag::store::{read_done, REPORT_DIR};
+
 /// Columns of a pipeline summary that hold node keys (compared as text, never
 /// numerically).
 pub const KEY_COLUMNS: [&str; 3] = ["dataset_key", "train_key", "eval_key"];
@@ -50,9 +52,12 @@ pub struct Table {
 
 impl Table {
     /// Reads a CSV file; errors name the file (and the record for parse errors).
+    /// A file that a node recorded in its DONE must still hash to what it
+    /// wrote: an altered one is an error, never compared.
     pub fn read(path: &Path) -> Result<Table> {
         let text =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        check_recorded(path, &text)?;
         Self::parse(path, &text)
     }
 
@@ -118,6 +123,38 @@ impl Table {
             .and_then(|i| row.get(i))
             .map_or("", String::as_str)
     }
+}
+
+/// When the DONE of the folder holding `path` (a node's outputs) or of the
+/// report beside it (`results/<p>/.report/DONE`) records the file, its `bytes`
+/// must hash to the recorded blake3.
+fn check_recorded(path: &Path, bytes: &[u8]) -> Result<()> {
+    let Some((dir, name)) = path.parent().zip(path.file_name().and_then(|n| n.to_str())) else {
+        return Ok(());
+    };
+    let candidates = [
+        (dir.to_path_buf(), name.to_string()),
+        (dir.join(REPORT_DIR), format!("../{name}")),
+    ];
+    for (node_dir, recorded_as) in candidates {
+        let Some(done) = read_done(&node_dir) else {
+            continue;
+        };
+        if let Some(record) = done.files.get(&recorded_as) {
+            let hash = blake3::hash(bytes).to_hex().to_string();
+            if hash != record.blake3 {
+                bail!(
+                    "{} was altered after runner wrote it (blake3 {}…, DONE in {} recorded \
+                     {}…); run its pipeline again to recompute it",
+                    path.display(),
+                    &hash[..12],
+                    node_dir.display(),
+                    record.blake3.get(..12).unwrap_or(&record.blake3)
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a pipeline-summary column holds a metric's mean or std.

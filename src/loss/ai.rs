@@ -17,6 +17,11 @@ use crate::spectral::color::GRAY_WEIGHTS;
 use crate::spectral::radial::RadialBins;
 use crate::spectral::tensor::{guarded_magnitude, Normalization, SeparableDft};
 
+/// Version of the `ai` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Added to Re² + Im² under the square root: keeps d|F|/dF finite (zero) at F = 0.
 /// Its root (1e-10) is below the default `log_epsilon` (1e-8), so the option, not
 /// this guard, sets the floor of the logarithm.

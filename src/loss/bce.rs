@@ -2,6 +2,11 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 
+/// Version of the binary cross-entropy term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Element-wise BCE of `sigmoid(logits)` against soft targets `x` in [0, 1], in the
 /// stable logit form `max(l, 0) - l*x + ln(1 + exp(-|l|))` (finite for any logit).
 pub fn bce_with_logits<B: Backend>(logits: Tensor<B, 4>, target: Tensor<B, 4>) -> Tensor<B, 4> {

@@ -14,6 +14,11 @@ use crate::pipeline::schema::FflTerm;
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::SeparableDft;
 
+/// Version of the `ffl` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// The focal frequency loss for images of one size.
 #[derive(Debug, Clone)]
 pub struct FflLoss<B: Backend> {

@@ -9,6 +9,11 @@ use burn::tensor::{backend::Backend, Tensor};
 use crate::pipeline::schema::FftNorm;
 use crate::spectral::tensor::{Normalization, SeparableDft};
 
+/// Version of the `fft` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// The FFT loss for images of one size.
 #[derive(Debug, Clone)]
 pub struct FftLoss<B: Backend> {

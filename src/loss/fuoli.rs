@@ -20,6 +20,11 @@ use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
+/// Version of the `fuoli` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Added to Re² + Im² under the square root: keeps d|F|/dF finite (zero) at F = 0.
 const MAGNITUDE_TINY: f64 = 1e-20;
 

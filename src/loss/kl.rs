@@ -4,6 +4,11 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::pipeline::schema::KlConvention;
 
+/// Version of the KL term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// KL term under `convention`:
 /// - `IrmaeMean`: -mean over batch x latent of (1 + logvar - mu^2 - exp(logvar)), no 1/2;
 /// - `SumHalf`: -1/2 sum over latent of the same, then the mean over the batch.

@@ -25,6 +25,11 @@ use crate::pipeline::schema::{
     KlConfig, L1Term, LossConfig, LossTerm, MseTerm, SigmaMode, WienerKernel,
 };
 
+/// Version of the weighted mix of the terms (weights, `alpha`).
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// One term ready to evaluate, with its constant matrices.
 #[derive(Debug, Clone)]
 enum Term<B: Backend> {

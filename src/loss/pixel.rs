@@ -5,6 +5,15 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::pipeline::schema::PixelReduction;
 
+/// Version of the `mse` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const MSE_VERSION: u32 = 1;
+/// Version of the `l1` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const L1_VERSION: u32 = 1;
+
 /// Reduces element-wise errors `e` (`[B, C, H, W]`) as `reduction` says: the mean
 /// over every element, or the sum over each image averaged over the batch.
 fn reduce<B: Backend>(e: Tensor<B, 4>, reduction: PixelReduction) -> Tensor<B, 1> {

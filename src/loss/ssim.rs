@@ -14,6 +14,11 @@ use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::Separable;
 use crate::spectral::window::gaussian_taps;
 
+/// Version of the `ssim` loss term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Taps of the Gaussian window.
 const TAPS: usize = 11;
 /// Standard deviation of the Gaussian window.

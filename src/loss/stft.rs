@@ -32,6 +32,11 @@ use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
+/// Version of the `stft` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Added to `Re² + Im²` under the amplitude's square root (see the module docs).
 const AMPLITUDE_FLOOR: f64 = 1e-12;
 

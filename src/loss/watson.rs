@@ -21,6 +21,11 @@ use crate::pipeline::schema::{WatsonColor, WatsonDftTerm};
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::SeparableDft;
 
+/// Version of the `watson_dft` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Guard constant of the reference code (added to coefficients, amplitudes, powers).
 pub const EPS: f64 = 1e-10;
 /// Side of the square blocks.

@@ -25,6 +25,11 @@ use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::{Normalization, SeparableDft};
 use crate::spectral::window::gaussian_taps;
 
+/// Version of the `wiener` term.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// The normalised `size × size` Gaussian kernel (outer product of the 1-D taps),
 /// row-major.
 pub fn gaussian_kernel(size: usize, sigma: f64) -> Vec<f64> {

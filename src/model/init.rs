@@ -6,6 +6,11 @@
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 
+/// Version of the weight initialisation schemes.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Re-initialises every parameter as Keras does by default: kernels Glorot-uniform
 /// (bound sqrt(6 / (fan_in + fan_out))), biases zero.
 struct KerasInit;

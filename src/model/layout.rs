@@ -9,6 +9,27 @@
 
 use crate::pipeline::schema::Arch;
 
+/// Version of the `irmae_shape` network.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const IRMAE_SHAPE_VERSION: u32 = 1;
+/// Version of the `irmae_mnist` network.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const IRMAE_MNIST_VERSION: u32 = 1;
+/// Version of the `irmae_celeba` network.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const IRMAE_CELEBA_VERSION: u32 = 1;
+/// Version of the `dalal_mnist` network.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const DALAL_MNIST_VERSION: u32 = 1;
+/// Version of the encoder, decoder and VAE modules built from the layouts (every network).
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const MODULES_VERSION: u32 = 1;
+
 /// Kernel, stride, padding and output padding of a (transposed) convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvGeometry {

@@ -12,6 +12,11 @@ use burn::tensor::{backend::Backend, Tensor};
 use super::layout::{ConvGeometry, IRMAE_STRIDE2};
 use crate::pipeline::schema::UpsamplerName;
 
+/// Version of the last-layer up-samplers.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// How an x.y.z up-sampler doubles the resolution before its convolutions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Doubling {

@@ -1,7 +1,8 @@
 //! Content keys of pipeline nodes.
 //!
 //! A node's key is a BLAKE3 hash of its kind, [`SCHEMA_VERSION`], the canonical
-//! JSON of the config subset it depends on, and its parents' keys. Canonical JSON
+//! JSON of the config subset it depends on (with the versions of the code it
+//! runs, see `crate::code_version`), and its parents' keys. Canonical JSON
 //! is serde_json's compact form of a `serde_json::Value`, whose maps are sorted
 //! by key, so the key does not depend on how the file was written.
 
@@ -11,9 +12,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Bumped whenever the meaning of a config changes in a way that makes old
-/// results invalid; part of every key.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped when the way keys are formed changes; part of every key. A change
+/// to what one component computes bumps that component's version instead
+/// (`crate::code_version`), which changes only the keys of the nodes using it.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A 256-bit content key. Printed, serialized and parsed as 64 lowercase hex
 /// characters.
@@ -93,12 +95,12 @@ impl TryFrom<String> for NodeKey {
 
 /// Compact JSON of `value` with every mapping's keys sorted (byte order). This
 /// is serde_json's own compact form when its map is a BTreeMap, and stays sorted
-/// even if another crate turns on serde_json's `preserve_order`. A value that
-/// cannot be represented (a map with non-string keys) becomes `null`.
-pub fn canonical_json(value: &impl Serialize) -> String {
-    let value = serde_json::to_value(value).unwrap_or(Value::Null);
+/// even if another crate turns on serde_json's `preserve_order`. It takes a
+/// [`Value`], so a config that cannot be represented as JSON is an error where it
+/// is converted, never a silent `null` that two configs could share.
+pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
-    write_canonical(&value, &mut out);
+    write_canonical(value, &mut out);
     out
 }
 
@@ -135,7 +137,7 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// The key of a node of `kind` that depends on `subset` and on `parents` (in
 /// order).
-pub fn node_key(kind: &str, subset: &impl Serialize, parents: &[NodeKey]) -> NodeKey {
+pub fn node_key(kind: &str, subset: &Value, parents: &[NodeKey]) -> NodeKey {
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"runner-node\0");
     // Lengths keep the fields apart: no two inputs hash the same byte stream.

@@ -819,7 +819,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::dag::store::Store::new(dir.path().join("c"), dir.path().join("r"));
         let keys = |text: &str| {
-            let plan = build_plan(load(text, &[]).unwrap(), &store);
+            let plan = build_plan(
+                load(text, &[]).unwrap(),
+                &store,
+                &crate::code_version::current,
+            )
+            .unwrap();
             let of = |kind: NodeKind| -> Vec<String> {
                 plan.nodes
                     .iter()
@@ -850,7 +855,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::dag::store::Store::new(dir.path().join("c"), dir.path().join("r"));
         let train_key = |overrides: &[&str]| {
-            let plan = build_plan(load(MINIMAL, overrides).unwrap(), &store);
+            let plan = build_plan(
+                load(MINIMAL, overrides).unwrap(),
+                &store,
+                &crate::code_version::current,
+            )
+            .unwrap();
             let node = plan.nodes.iter().find(|n| n.kind == NodeKind::Train);
             node.unwrap().key
         };

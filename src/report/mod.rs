@@ -11,3 +11,8 @@ pub mod summary;
 pub mod table;
 
 pub use node::write_report;
+
+/// Version of the report (tables and plots).
+/// Part of the report node's key: bump it when a change alters what it writes
+/// (see `crate::code_version`).
+pub const VERSION: u32 = 1;

@@ -14,8 +14,10 @@ use super::plot_curves::{curve_panels, CurvesFigure, TrainLog};
 use super::plot_spectrum::{spectrum_series, CellSpectrum, SpectrumFigure};
 use super::summary::{read_cell_results, write_summary, MetricRows};
 use super::table::{build_rows, row_label, write_table, CellMetrics, TABLE_CSV, TABLE_MD};
+use crate::dag::lock::NodeLock;
+use crate::dag::plan::CELLS_FILE;
 use crate::dag::plan::{label_string, Plan};
-use crate::dag::store::{clear_done, write_done, Store};
+use crate::dag::store::{clear_done, is_done, write_done, Store};
 use crate::eval::run::SPECTRUM_FILE;
 use crate::eval::spectrum::SpectrumTable;
 use crate::train::run::TRAIN_LOG;
@@ -25,26 +27,85 @@ pub const SPECTRUM_PLOT: &str = "spectrum";
 /// File stem of the training-curve figures, per run and for the pipeline.
 pub const CURVES_PLOT: &str = "curves";
 
+/// The files the report writes into `results/<pipeline>/`, as DONE records
+/// them (relative to the report's marker folder) and as a failed report
+/// removes them.
+const PIPELINE_OUTPUTS: [&str; 8] = [
+    "summary.csv",
+    CELLS_FILE,
+    TABLE_CSV,
+    TABLE_MD,
+    "spectrum.png",
+    "spectrum.svg",
+    "curves.png",
+    "curves.svg",
+];
+
 /// Writes everything the report node produces and, when every cell has results,
-/// its DONE marker. `outcomes[i]` is `Some(true)` when node `i` has a result.
-/// Returns the warnings of plots that could not be drawn.
+/// its DONE marker. `outcomes[i]` is `Some(true)` when node `i` has a result
+/// now, `None` when this run did not compute it (a cell left out by `--only`):
+/// such a cell's result is used when it is on disk and intact. Runs under the
+/// pipeline's report lock, so that reports of runners working on the same
+/// pipeline at once take turns and merge into cells.json. Returns the warnings
+/// of plots that could not be drawn.
+///
+/// When it fails, the tables and plots of an earlier report are removed: none
+/// of them may look current after a report that could not be written.
 pub fn write_report(
     plan: &Plan,
     store: &Store,
     outcomes: &[Option<bool>],
 ) -> anyhow::Result<Vec<String>> {
     let report = &plan.nodes[plan.report];
-    clear_done(&report.dir)?;
-    let results = read_cell_results(plan, outcomes)?;
-    write_summary(plan, store, &results)?;
-    write_declared_table(plan, store, &results)?;
-    let warnings = write_plots(plan, store, outcomes);
+    let _lock = NodeLock::acquire(&report.dir, || {})?;
+    clear_done(&report.dir)
+        .with_context(|| format!("clearing DONE in {}", report.dir.display()))?;
+    let outcomes = with_results_on_disk(plan, outcomes);
+    let written = (|| {
+        let results = read_cell_results(plan, &outcomes)?;
+        write_summary(plan, store, &results, &outcomes)?;
+        write_declared_table(plan, store, &results)?;
+        Ok::<_, anyhow::Error>(results)
+    })();
+    let results = match written {
+        Ok(results) => results,
+        Err(e) => {
+            let dir = store.pipeline_dir(&plan.pipeline.name);
+            for name in PIPELINE_OUTPUTS.iter().filter(|n| **n != CELLS_FILE) {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+            return Err(e.context(format!(
+                "the tables and plots in {} were removed, since they would be stale",
+                dir.display()
+            )));
+        }
+    };
+    let warnings = write_plots(plan, store, &outcomes);
     if results.iter().all(Option::is_some) {
         std::fs::create_dir_all(&report.dir)
             .with_context(|| format!("creating {}", report.dir.display()))?;
-        write_done(&report.dir, report.key, "report", &report.config)?;
+        let files: Vec<String> = PIPELINE_OUTPUTS
+            .iter()
+            .filter(|name| report.dir.join("..").join(name).is_file())
+            .map(|name| format!("../{name}"))
+            .collect();
+        write_done(&report.dir, report.key, "report", &report.config, &files)
+            .with_context(|| format!("writing DONE in {}", report.dir.display()))?;
     }
     Ok(warnings)
+}
+
+/// `outcomes` where every node this run left alone (`None`) is `Some(true)`
+/// when its result is on disk with its recorded file sizes.
+fn with_results_on_disk(plan: &Plan, outcomes: &[Option<bool>]) -> Vec<Option<bool>> {
+    outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, outcome)| {
+            let node = &plan.nodes[i];
+            outcome.or_else(|| is_done(&node.dir, &node.key).then_some(true))
+        })
+        .collect()
 }
 
 /// Writes table.csv and table.md when `report.table` is declared, and removes
@@ -109,6 +170,16 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
     let dir = store.pipeline_dir(&plan.pipeline.name);
     let mut warnings = Vec::new();
     let mut warn = |what: String, e: anyhow::Error| warnings.push(format!("{what}: {e:#}"));
+    // A figure that cannot be drawn now must not leave an older one looking current.
+    let save = |figure: &dyn Fn(&std::path::Path) -> anyhow::Result<()>, stem: &std::path::Path| {
+        let result = figure(stem);
+        if result.is_err() {
+            for ext in ["png", "svg"] {
+                let _ = std::fs::remove_file(stem.with_extension(ext));
+            }
+        }
+        result
+    };
 
     // Spectrum: every cell whose eval finished.
     let mut spectra = Vec::new();
@@ -136,7 +207,7 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
             title: format!("{}: average azimuthal spectrum", plan.pipeline.name),
             series: spectrum_series(&spectra),
         };
-        if let Err(e) = save_figure(&figure, &dir.join(SPECTRUM_PLOT)) {
+        if let Err(e) = save(&|stem| save_figure(&figure, stem), &dir.join(SPECTRUM_PLOT)) {
             warn(format!("plot {}", dir.join(SPECTRUM_PLOT).display()), e);
         }
     }
@@ -166,7 +237,10 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
         let figure = CurvesFigure {
             panels: curve_panels(&run),
         };
-        if let Err(e) = save_figure(&figure, &run_dir.join(CURVES_PLOT)) {
+        if let Err(e) = save(
+            &|stem| save_figure(&figure, stem),
+            &run_dir.join(CURVES_PLOT),
+        ) {
             warn(format!("plot {}", run_dir.join(CURVES_PLOT).display()), e);
         }
         let [run] = run;
@@ -176,7 +250,7 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
         let figure = CurvesFigure {
             panels: curve_panels(&runs),
         };
-        if let Err(e) = save_figure(&figure, &dir.join(CURVES_PLOT)) {
+        if let Err(e) = save(&|stem| save_figure(&figure, stem), &dir.join(CURVES_PLOT)) {
             warn(format!("plot {}", dir.join(CURVES_PLOT).display()), e);
         }
     }

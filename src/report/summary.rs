@@ -37,11 +37,14 @@ pub fn read_cell_results(
 }
 
 /// Writes `results/<pipeline>/summary.csv` (one row per cell) and `cells.json`
-/// from each cell's `results` ([`read_cell_results`]).
+/// from each cell's `results` ([`read_cell_results`]). A cell without results
+/// is `failed` when its eval failed or was skipped, `not_run` when this run
+/// left it out (`--only`).
 pub fn write_summary(
     plan: &Plan,
     store: &Store,
     results: &[Option<MetricRows>],
+    outcomes: &[Option<bool>],
 ) -> anyhow::Result<()> {
     let name = &plan.pipeline.name;
     let dir = store.pipeline_dir(name);
@@ -63,7 +66,11 @@ pub fn write_summary(
                     .unwrap_or_default()
             })
             .collect();
-        fields.push(if ok { "done".into() } else { "failed".into() });
+        fields.push(match (ok, outcomes[nodes.eval]) {
+            (true, _) => "done".into(),
+            (false, None) => "not_run".into(),
+            (false, Some(_)) => "failed".into(),
+        });
         for id in [nodes.dataset, nodes.train, nodes.eval] {
             fields.push(plan.nodes[id].key.short());
         }

@@ -25,6 +25,11 @@ use burn::tensor::{DType, Tensor, TensorPrimitive};
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
+/// Version of the Adam optimiser.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Elements per parallel task of the fused update (each element is updated on
 /// its own, so the split cannot change the result).
 const CHUNK: usize = 16 * 1024;

@@ -29,6 +29,11 @@ use crate::pipeline::schema::{OptimizerConfig, ResolvedPipeline};
 use crate::progress::Progress;
 use crate::weights::{copy_parameters, save_model, MODEL_FILE};
 
+/// Version of the training loop (batches, shuffling, steps, divergence checks).
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// Why training stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {

@@ -2,6 +2,11 @@
 
 use crate::pipeline::schema::{LrSchedule, OptimizerConfig, TrainConfig};
 
+/// Version of the learning-rate schedules.
+/// Part of the keys of the nodes that use it: bump it when a change alters
+/// results (see `crate::code_version`).
+pub const VERSION: u32 = 1;
+
 /// The learning rate of step `step` (0-based: the number of steps already taken).
 ///
 /// `triangular2` follows tensorflow-addons' `CyclicalLearningRate` with the scale

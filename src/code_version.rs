@@ -1,0 +1,202 @@
+//! Which code a node runs: the components it uses and their versions.
+//!
+//! Every component that computes results (a loss term, a metric, a dataset
+//! reader, a network, the training loop, ...) has a version constant next to its
+//! code. A node's key includes the versions of exactly the components it uses,
+//! so a change to, say, the focal frequency loss (bumping `loss::ffl::VERSION`)
+//! changes the train keys of the cells that use `ffl` and nothing else, and
+//! `--dry-run` says `changed: loss ffl v1 -> v2`.
+//!
+//! Shared helpers (the Fourier maths in `spectral`, the loss parameters) have no
+//! version of their own: a change there bumps every component that uses it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::dag::plan::NodeKind;
+use crate::pipeline::schema::{Arch, DatasetSpec, LossTerm, Metric, ResolvedPipeline};
+use crate::{data, eval, loss, model, train};
+
+/// The components a node of `kind` runs for cell `cfg`, as `group.name` (e.g.
+/// `loss.ffl`, `network.irmae_shape`) mapped to their versions.
+pub fn current(kind: NodeKind, cfg: &ResolvedPipeline) -> BTreeMap<String, u32> {
+    let mut code = BTreeMap::new();
+    let mut add = |component: String, version: u32| {
+        code.insert(component, version);
+    };
+    match kind {
+        NodeKind::Dataset => {
+            let (name, version) = match &cfg.dataset {
+                DatasetSpec::Shapes(_) => ("shapes", data::shapes::VERSION),
+                DatasetSpec::Mnist(_) => ("mnist", data::mnist::VERSION),
+                DatasetSpec::Celeba(_) => ("celeba", data::celeba::VERSION),
+                DatasetSpec::Cifar10(_) => ("cifar10", data::cifar10::VERSION),
+                DatasetSpec::Folder(_) => ("folder", data::folder::VERSION),
+            };
+            add(format!("dataset.{name}"), version);
+            if matches!(cfg.dataset, DatasetSpec::Celeba(_) | DatasetSpec::Folder(_)) {
+                add("dataset.resize".into(), data::resize::VERSION);
+            }
+            add("dataset.cache".into(), data::cache::FORMAT_VERSION);
+        }
+        NodeKind::Train => {
+            let arch = cfg.model.arch;
+            let network = match arch {
+                Arch::IrmaeShape => model::layout::IRMAE_SHAPE_VERSION,
+                Arch::IrmaeMnist => model::layout::IRMAE_MNIST_VERSION,
+                Arch::IrmaeCeleba => model::layout::IRMAE_CELEBA_VERSION,
+                Arch::DalalMnist => model::layout::DALAL_MNIST_VERSION,
+                // Resolution replaces `auto` by a concrete network.
+                Arch::Auto => 0,
+            };
+            add(format!("network.{}", variant_name(&arch)), network);
+            add("network.modules".into(), model::layout::MODULES_VERSION);
+            add("network.init".into(), model::init::VERSION);
+            add("network.upsampler".into(), model::upsampler::VERSION);
+            add("train.loop".into(), train::run::VERSION);
+            add("train.adam".into(), train::adam::VERSION);
+            add("train.schedule".into(), train::schedule::VERSION);
+            add("loss.kl".into(), loss::kl::VERSION);
+            add("loss.mix".into(), loss::mix::VERSION);
+            for term in &cfg.loss.terms {
+                add(format!("loss.{}", term.name()), loss_version(term));
+            }
+        }
+        NodeKind::Eval => {
+            add("eval.run".into(), eval::run::VERSION);
+            add("eval.spectrum".into(), eval::spectrum::VERSION);
+            for metric in &cfg.eval.metrics {
+                add(
+                    format!("metric.{}", metric.column()),
+                    metric_version(*metric),
+                );
+            }
+        }
+        NodeKind::Report => add("report".into(), crate::report::VERSION),
+    }
+    code
+}
+
+/// The version of loss term `term`'s code.
+fn loss_version(term: &LossTerm) -> u32 {
+    match term {
+        LossTerm::Bce(_) => loss::bce::VERSION,
+        LossTerm::Mse(_) => loss::pixel::MSE_VERSION,
+        LossTerm::L1(_) => loss::pixel::L1_VERSION,
+        LossTerm::Fft(_) => loss::fft::VERSION,
+        LossTerm::Ssim(_) => loss::ssim::VERSION,
+        LossTerm::Ai(_) => loss::ai::VERSION,
+        LossTerm::WatsonDft(_) => loss::watson::VERSION,
+        LossTerm::Ffl(_) => loss::ffl::VERSION,
+        LossTerm::Fuoli(_) => loss::fuoli::VERSION,
+        LossTerm::Stft(_) => loss::stft::VERSION,
+        LossTerm::Wiener(_) => loss::wiener::VERSION,
+    }
+}
+
+/// The version of metric `metric`'s code.
+fn metric_version(metric: Metric) -> u32 {
+    use eval::metrics as m;
+    match metric {
+        Metric::RmseSpatial => m::RMSE_SPATIAL_VERSION,
+        Metric::SqErrPixel => m::SQ_ERR_PIXEL_VERSION,
+        Metric::RmseFft2 => m::RMSE_FFT2_VERSION,
+        Metric::RmseAi => m::RMSE_AI_VERSION,
+        Metric::Psnr => m::PSNR_VERSION,
+        Metric::Ssim => m::SSIM_VERSION,
+    }
+}
+
+/// The name a unit enum variant has in pipeline files (`irmae_shape`).
+fn variant_name(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        // Only unit variants are passed here; they serialise as strings.
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::dag::plan::{build_plan, label_string, CellRecord, NodeState, Plan, CELLS_FILE};
+    use crate::dag::store::{write_done, Store};
+    use crate::pipeline::load::load_pipeline_str;
+
+    /// Two cells: BCE alone, and BCE with the focal frequency loss.
+    const TWO_LOSSES: &str = "dataset: {name: shapes}\n\
+        sweep:\n  loss.terms: [[{bce: {}}], [{bce: {}}, {ffl: {}}]]\n";
+
+    fn plan(store: &Store, code: crate::dag::plan::CodeVersions) -> Plan {
+        let loaded = load_pipeline_str(Path::new("p.yaml"), TWO_LOSSES, &[]).unwrap();
+        build_plan(loaded, store, code).unwrap()
+    }
+
+    /// runner's versions with the focal frequency loss one ahead.
+    fn ffl_bumped(kind: NodeKind, cfg: &ResolvedPipeline) -> BTreeMap<String, u32> {
+        let mut code = current(kind, cfg);
+        if let Some(v) = code.get_mut("loss.ffl") {
+            *v += 1;
+        }
+        code
+    }
+
+    /// (dataset, train, eval) keys of each cell.
+    fn keys(plan: &Plan) -> Vec<[String; 3]> {
+        plan.cell_nodes
+            .iter()
+            .map(|c| [c.dataset, c.train, c.eval].map(|i| plan.nodes[i].key.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_loss_term_version_changes_only_the_cells_that_use_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("c"), dir.path().join("r"));
+        let before = keys(&plan(&store, &current));
+        let after = keys(&plan(&store, &ffl_bumped));
+        assert_eq!(before[0], after[0], "the BCE-only cell keeps all its keys");
+        assert_eq!(
+            before[1][0], after[1][0],
+            "the dataset does not run the loss"
+        );
+        assert_ne!(before[1][1], after[1][1], "the FFL cell trains again");
+        assert_ne!(before[1][2], after[1][2], "and so evaluates again");
+    }
+
+    #[test]
+    fn dry_run_names_the_component_whose_version_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("c"), dir.path().join("r"));
+        // A finished run with today's code: every node DONE, cells.json written.
+        let old = plan(&store, &current);
+        let mut records = BTreeMap::new();
+        for (cell, nodes) in old.pipeline.cells.iter().zip(&old.cell_nodes) {
+            for &i in &[nodes.dataset, nodes.train, nodes.eval] {
+                let node = &old.nodes[i];
+                std::fs::create_dir_all(&node.dir).unwrap();
+                write_done(&node.dir, node.key, node.kind.name(), &node.config, &[]).unwrap();
+            }
+            let record = CellRecord {
+                dataset: old.nodes[nodes.dataset].key,
+                train: old.nodes[nodes.train].key,
+                eval: old.nodes[nodes.eval].key,
+            };
+            records.insert(label_string(cell), record);
+        }
+        let cells = store.pipeline_dir("p").join(CELLS_FILE);
+        std::fs::write(cells, serde_json::to_string(&records).unwrap()).unwrap();
+
+        let new = plan(&store, &ffl_bumped);
+        let state = |cell: usize| new.nodes[new.cell_nodes[cell].train].state.clone();
+        assert_eq!(state(0), NodeState::Fresh);
+        assert_eq!(
+            state(1),
+            NodeState::Stale(vec!["loss ffl v1 -> v2".to_string()])
+        );
+        assert_eq!(new.nodes[new.cell_nodes[1].dataset].state, NodeState::Fresh);
+    }
+}
