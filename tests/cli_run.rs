@@ -180,7 +180,7 @@ fn diverging_cell_fails_alone_with_rerun_command() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("diverged at epoch 1"), "{err}");
     assert!(
-        err.contains("re-run: runner run p.yaml -o train.optimizer.adam.lr="),
+        err.contains("re-run: runner run p.yaml --results-dir results --cache-dir .runner/cache --only train.optimizer.adam.lr="),
         "{err}"
     );
     let summary = std::fs::read_to_string(p.path().join("results/tiny/summary.csv")).unwrap();

@@ -13,11 +13,12 @@ use crate::dag::gpu::GpuSlots;
 use crate::dag::local::LocalExecutor;
 use crate::dag::slurm::{preflight, submit_driver, DriverRecord, SlurmExecutor, SlurmOptions};
 use crate::dag::work::{cores_per_node, NodeContext};
-use crate::dag::{execute, NodeKind, Plan, RunOptions, Store};
+use crate::dag::{execute, NodeKind, RunOptions, Store};
 use crate::device;
 use crate::interrupt::StopReason;
 use crate::pipeline::load::LoadedPipeline;
 use crate::pipeline::schema::{ConfigIssue, DeviceChoice, ResolvedPipeline};
+use crate::pipeline::select::select_cells;
 use crate::progress::Progress;
 use crate::slurm::batch::shell_quote;
 use crate::slurm::{Profile, Slurm};
@@ -43,6 +44,11 @@ pub struct RunArgs {
     /// Re-run every node even if fresh.
     #[arg(short, long)]
     force: bool,
+    /// Run only the cells with these swept values, e.g. `--only
+    /// loss.alpha=0.5,model.upsampler=n15` (all pairs must match; repeat to
+    /// select more cells). The pipeline, its keys and its report stay the same.
+    #[arg(long, value_name = "KEY=VALUE,...")]
+    only: Vec<String>,
     /// Nodes to run at once (local executor).
     #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
@@ -127,18 +133,25 @@ fn check_options(args: &RunArgs) -> Result<(), String> {
     }
 }
 
-/// The command that re-runs this pipeline (without the cells' own overrides).
-fn rerun_command(args: &RunArgs, plan: &Plan) -> String {
+/// The command that re-runs this pipeline: the same file, overrides and
+/// folders (the executor adds `--only` for a failed node's cells).
+fn rerun_command(args: &RunArgs, store: &Store) -> String {
     let mut rerun = format!(
         "runner run {}",
         shell_quote(&args.pipeline.pipeline.display().to_string())
     );
-    // Overrides that sweep are replaced by each cell's own values.
     for o in &args.pipeline.overrides {
-        let key = o.split('=').next().unwrap_or("");
-        if !plan.pipeline.swept_keys.iter().any(|k| k == key) {
-            let _ = write!(rerun, " -o {}", shell_quote(o));
-        }
+        let _ = write!(rerun, " -o {}", shell_quote(o));
+    }
+    for (flag, path) in [
+        ("--results-dir", &store.results_dir),
+        ("--cache-dir", &store.cache_dir),
+    ] {
+        let _ = write!(
+            rerun,
+            " {flag} {}",
+            shell_quote(&path.display().to_string())
+        );
     }
     if args.executor == ExecutorKind::Slurm {
         rerun.push_str(" --executor slurm");
@@ -198,6 +211,10 @@ fn driver_arguments(args: &RunArgs) -> Vec<String> {
         out.push("-o".into());
         out.push(o.clone());
     }
+    for only in &args.only {
+        out.push("--only".into());
+        out.push(only.clone());
+    }
     out.extend(["--executor".to_string(), "slurm".to_string()]);
     if let Some(profile) = &args.profile {
         out.push("--profile".into());
@@ -211,6 +228,15 @@ fn driver_arguments(args: &RunArgs) -> Vec<String> {
     out
 }
 
+/// `n` and `word`, plural unless `n` is 1 (`1 node`, `3 nodes`).
+fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// `runner run`.
 pub fn run(args: &RunArgs, store: &Store) -> i32 {
     if let Err(message) = check_options(args) {
@@ -222,10 +248,18 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
         Err(code) => return code,
     };
     let notice = auto_device_notice(&loaded);
-    let plan = match super::plan(loaded, store) {
+    let selected = match select_cells(&loaded, &args.only) {
+        Ok(selected) => selected,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_INPUT;
+        }
+    };
+    let mut plan = match super::plan(loaded, store) {
         Ok(plan) => plan,
         Err(code) => return code,
     };
+    plan.select(selected);
     if args.dry_run {
         print!("{}", describe_plan(&plan, args.force));
         return EXIT_OK;
@@ -309,7 +343,8 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
     crate::interrupt::install();
     let opts = RunOptions {
         force: args.force,
-        rerun_command: rerun_command(args, &plan),
+        rerun_command: rerun_command(args, store),
+        only: args.only.clone(),
     };
     let to_run = plan.to_run(args.force);
     let trains = plan
@@ -338,8 +373,8 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
         let jobs_left = args.executor == ExecutorKind::Slurm
             && crate::interrupt::reason() != Some(StopReason::Interrupt);
         eprintln!(
-            "interrupted: {} nodes finished; {}",
-            summary.ran,
+            "interrupted: {} finished; {}",
+            count(summary.ran, "node"),
             if jobs_left {
                 "submitted jobs keep running: re-run the same command to re-attach"
             } else {
@@ -349,12 +384,17 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
         return EXIT_INTERRUPTED;
     }
     eprintln!(
-        "{}: {} ran, {} fresh, {} failed, {} skipped",
+        "{}: {} ran, {} fresh, {} failed, {} skipped{}",
         plan.pipeline.name,
         summary.ran,
         summary.fresh,
         summary.failed.len(),
-        summary.skipped
+        summary.skipped,
+        if summary.left_out > 0 {
+            format!(", {} left out by --only", summary.left_out)
+        } else {
+            String::new()
+        }
     );
     if table.exists() {
         eprintln!("results table: {}", table.display());

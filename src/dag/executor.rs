@@ -11,7 +11,9 @@ use super::job::JobSpec;
 use super::plan::{node_line, NodeKind, NodeState, Plan};
 use super::work::{DeviceNeed, NodeWork, Outcome};
 use crate::interrupt::StopReason;
+use crate::pipeline::select::only_argument;
 use crate::progress::Progress;
+use crate::slurm::batch::shell_quote;
 
 /// A node that finished (or was given up on).
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +54,10 @@ pub trait Executor {
 pub struct RunOptions {
     /// Re-run every node even when fresh.
     pub force: bool,
-    /// The command line that re-runs this pipeline (without cell overrides).
+    /// The command line that re-runs this pipeline, without `--only`.
     pub rerun_command: String,
+    /// The `--only` arguments of this run (empty: every cell).
+    pub only: Vec<String>,
 }
 
 /// What happened, for the final summary and the exit code.
@@ -71,6 +75,8 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// A problem with the user's input data (exit code 2).
     pub input_error: Option<String>,
+    /// Nodes not run because their cells were not selected (`--only`).
+    pub left_out: usize,
 }
 
 /// One line describing node `i`: kind, short key and cell label.
@@ -79,14 +85,23 @@ pub fn describe(plan: &Plan, i: usize) -> String {
     node_line(node.kind, &node.key, &plan.node_label(i))
 }
 
-/// The command that re-runs the cells of node `i`.
-fn rerun_command(plan: &Plan, i: usize, base: &str) -> String {
+/// The command that re-runs the cells of node `i`: the same pipeline, folders
+/// and overrides, with `--only` naming its cells (the pipeline and so the
+/// report table are unchanged).
+fn rerun_command(plan: &Plan, i: usize, opts: &RunOptions) -> String {
     let node = &plan.nodes[i];
-    let mut cmd = base.to_string();
-    if node.kind != NodeKind::Report && node.cells.len() == 1 {
-        for o in &plan.pipeline.cells[node.cells[0]].overrides {
-            let _ = write!(cmd, " -o {o}");
-        }
+    let mut cmd = opts.rerun_command.clone();
+    let some_cells = node.kind != NodeKind::Report && node.cells.len() < plan.pipeline.cells.len();
+    let only: Vec<String> = if some_cells {
+        node.cells
+            .iter()
+            .map(|&c| only_argument(&plan.pipeline.cells[c]))
+            .collect()
+    } else {
+        opts.only.clone()
+    };
+    for arg in only {
+        let _ = write!(cmd, " --only {}", shell_quote(&arg));
     }
     cmd
 }
@@ -136,7 +151,7 @@ impl Tally<'_> {
             }
             Outcome::Failed(err) => {
                 self.progress.println(format!("  FAILED  {what}: {err}"));
-                let cmd = rerun_command(self.plan, i, &self.opts.rerun_command);
+                let cmd = rerun_command(self.plan, i, self.opts);
                 self.summary.failed.push((what, err, cmd));
             }
             Outcome::Stopped { message, .. } => {
@@ -164,13 +179,21 @@ pub fn execute(
 ) -> RunSummary {
     let to_run = plan.to_run(opts.force);
     let n = plan.nodes.len();
+    // A node not selected (`--only`) and not fresh has no result here: it is
+    // never started (its outcome is settled) and the report sees it as not run.
+    let left_out: Vec<bool> = (0..n)
+        .map(|i| !to_run[i] && plan.nodes[i].state != NodeState::Fresh)
+        .collect();
     let mut tally = Tally {
         plan,
         opts,
         progress,
-        outcomes: (0..n).map(|i| (!to_run[i]).then_some(true)).collect(),
+        outcomes: (0..n)
+            .map(|i| (!to_run[i]).then_some(!left_out[i]))
+            .collect(),
         summary: RunSummary {
-            fresh: to_run.iter().filter(|r| !**r).count(),
+            fresh: (0..n).filter(|&i| !to_run[i] && !left_out[i]).count(),
+            left_out: left_out.iter().filter(|l| **l).count(),
             ..Default::default()
         },
         stop: false,
@@ -203,7 +226,10 @@ pub fn execute(
                     launched += 1;
                     progress.println(format!("{what} ..."));
                     let clock = Instant::now();
-                    let outcome = match work.report(plan, &tally.outcomes) {
+                    let seen: Vec<Option<bool>> = (0..n)
+                        .map(|d| if left_out[d] { None } else { tally.outcomes[d] })
+                        .collect();
+                    let outcome = match work.report(plan, &seen) {
                         Ok(warnings) => {
                             for warning in warnings {
                                 progress.println(format!("  warning: {warning}"));
@@ -259,7 +285,13 @@ pub fn describe_plan(plan: &Plan, force: bool) -> String {
         plan.nodes.len(),
         plan.pipeline.file.display()
     );
+    let mut left_out = 0;
     for (i, node) in plan.nodes.iter().enumerate() {
+        if !plan.is_selected(i) && node.state != NodeState::Fresh {
+            left_out += 1;
+            let _ = writeln!(out, "  {:<8} {}", "left out", describe(plan, i));
+            continue;
+        }
         let state = match (&node.state, to_run[i]) {
             (NodeState::Fresh, true) if force => "forced".to_string(),
             (NodeState::Fresh, true) => "stale".to_string(),
@@ -279,6 +311,14 @@ pub fn describe_plan(plan: &Plan, force: bool) -> String {
         }
     }
     let count = to_run.iter().filter(|r| **r).count();
-    let _ = writeln!(out, "{count} to run, {} fresh", plan.nodes.len() - count);
+    let _ = write!(
+        out,
+        "{count} to run, {} fresh",
+        plan.nodes.len() - count - left_out
+    );
+    if left_out > 0 {
+        let _ = write!(out, ", {left_out} left out by --only");
+    }
+    out.push('\n');
     out
 }

@@ -123,6 +123,9 @@ pub struct Plan {
     pub cell_nodes: Vec<CellNodes>,
     /// The report node.
     pub report: usize,
+    /// Which cells this invocation may run (`--only`); all by default. Nodes
+    /// of the other cells are neither run nor reported as failed.
+    pub selected: Vec<bool>,
 }
 
 /// A cell's label as `key=value` pairs separated by spaces ("" for a single cell).
@@ -381,6 +384,7 @@ pub fn build_plan(
     });
     let report = nodes.len() - 1;
     let mut plan = Plan {
+        selected: vec![true; pipeline.cells.len()],
         pipeline,
         nodes,
         cell_nodes,
@@ -423,16 +427,31 @@ impl Plan {
         }
     }
 
-    /// Nodes that must run: not fresh, or downstream of one that is not.
+    /// Runs only the cells of `selected` (one flag per cell, see
+    /// `crate::pipeline::select`).
+    pub fn select(&mut self, selected: Vec<bool>) {
+        assert_eq!(selected.len(), self.pipeline.cells.len());
+        self.selected = selected;
+    }
+
+    /// Whether node `i` belongs to a selected cell (the report always does).
+    pub fn is_selected(&self, i: usize) -> bool {
+        let node = &self.nodes[i];
+        node.kind == NodeKind::Report || node.cells.iter().any(|&c| self.selected[c])
+    }
+
+    /// Nodes that must run: of a selected cell, and not fresh or downstream of
+    /// one that is not.
     pub fn to_run(&self, force: bool) -> Vec<bool> {
         let mut run = vec![false; self.nodes.len()];
         for (i, node) in self.nodes.iter().enumerate() {
-            run[i] = force
-                || node.state != NodeState::Fresh
-                || node
-                    .deps
-                    .iter()
-                    .any(|&d| run[d] && self.nodes[d].kind != NodeKind::Dataset);
+            run[i] = self.is_selected(i)
+                && (force
+                    || node.state != NodeState::Fresh
+                    || node
+                        .deps
+                        .iter()
+                        .any(|&d| run[d] && self.nodes[d].kind != NodeKind::Dataset));
         }
         run
     }

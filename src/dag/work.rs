@@ -82,8 +82,9 @@ pub trait NodeWork: Send + Sync {
     fn run(&self, job: &JobSpec, dir: &Path, ctx: &NodeContext) -> Result<Vec<String>, WorkError>;
 
     /// Writes the pipeline's report from the results known so far
-    /// (`outcomes[i]`: `Some(true)` when node `i` has a result); returns
-    /// warnings (plots that could not be drawn).
+    /// (`outcomes[i]`: `Some(true)` when node `i` has a result, `None` when
+    /// this run left it out, `--only`); returns warnings (plots that could not
+    /// be drawn).
     fn report(&self, plan: &Plan, outcomes: &[Option<bool>]) -> Result<Vec<String>, String>;
 }
 

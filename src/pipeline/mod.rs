@@ -13,6 +13,7 @@ pub mod locate;
 pub mod overrides;
 pub mod resolve;
 pub mod schema;
+pub mod select;
 pub mod suggest;
 pub mod sweep;
 

@@ -1,0 +1,171 @@
+//! `--only`: running some cells of a pipeline without changing it, the
+//! `re-run:` command printed for a failed cell, and several runners sharing
+//! one pipeline's report.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{stderr, stdout, Project, TINY};
+
+/// A 2 x 2 grid with a paper table on `loss.alpha`; the lr 1e30 cells diverge.
+fn grid() -> String {
+    format!(
+        "{TINY}sweep:\n  loss.alpha: [0.0, 0.5]\n  train.optimizer.adam.lr: [1.0e-4, 1.0e+30]\n\
+         report:\n  table:\n    rows: [loss.alpha]\n"
+    )
+}
+
+/// The `re-run:` commands a failed run printed.
+fn rerun_lines(err: &str) -> Vec<String> {
+    err.lines()
+        .filter_map(|l| l.trim().strip_prefix("re-run: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs `line` in a shell in `dir`, with this build of runner first on PATH.
+fn paste(dir: &Path, line: &str) -> std::process::Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_runner")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .args(["-c", line])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("RUNNER_CACHE_DIR")
+        .env_remove("RUNNER_RESULTS_DIR")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_printed_rerun_command_works_when_pasted() {
+    let p = Project::new();
+    p.write("p.yaml", &grid());
+    let out = p.run(&[
+        "p.yaml",
+        "--no-progress",
+        "--results-dir",
+        "res",
+        "--cache-dir",
+        "cache",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines = rerun_lines(&err);
+    assert_eq!(lines.len(), 2, "one per diverged cell: {err}");
+    let summary = std::fs::read_to_string(p.path().join("res/tiny/summary.csv")).unwrap();
+    for line in &lines {
+        assert!(line.contains("--only"), "{line}");
+        let again = paste(p.path(), line);
+        let again_err = stderr(&again);
+        // The same cell diverges again: a node failure, never bad input.
+        assert_eq!(again.status.code(), Some(1), "{line}: {again_err}");
+        assert_eq!(again_err.matches("FAILED  train").count(), 1, "{again_err}");
+        assert!(!again_err.contains("done    train"), "{again_err}");
+        assert!(again_err.contains("left out by --only"), "{again_err}");
+        assert_eq!(rerun_lines(&again_err), [line.clone()], "{again_err}");
+    }
+    // Same folders as the first run: nothing new appeared in the defaults, and
+    // the table still has both cells that finished.
+    assert!(!p.path().join("results").exists());
+    assert!(!p.path().join(".runner").exists());
+    let after = std::fs::read_to_string(p.path().join("res/tiny/summary.csv")).unwrap();
+    let done = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains(",done,"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(done(&after).len(), 2, "{after}");
+    assert_eq!(done(&after), done(&summary));
+}
+
+#[test]
+fn only_runs_the_named_cells_and_the_report_shows_the_rest_as_not_run() {
+    let p = Project::new();
+    p.write(
+        "p.yaml",
+        &format!("{TINY}sweep:\n  train.seed: [0, 1, 2]\n"),
+    );
+    let dry = stdout(&p.run(&["p.yaml", "--dry-run", "--only", "train.seed=1"]));
+    assert!(dry.contains("left out by --only"), "{dry}");
+    assert_eq!(dry.matches("left out train").count(), 2, "{dry}");
+    let out = p.run(&["p.yaml", "--no-progress", "--only", "train.seed=1"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("done    train").count(), 1, "{err}");
+    let summary = std::fs::read_to_string(p.path().join("results/tiny/summary.csv")).unwrap();
+    assert_eq!(summary.matches(",not_run,").count(), 2, "{summary}");
+    assert_eq!(summary.matches(",done,").count(), 1, "{summary}");
+    assert!(!p.path().join("results/tiny/.report/DONE").exists());
+
+    let out = p.run(&["p.yaml", "--only", "train.seed=5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--only train.seed=5: no cell"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.run(&["p.yaml", "--only", "train.epochs=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a swept key"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The rest: the report is complete, its DONE written.
+    let out = p.run(&["p.yaml", "--no-progress"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("done    train").count(), 2);
+    assert!(p.path().join("results/tiny/.report/DONE").exists());
+}
+
+/// Four runners at once on overlapping selections of one pipeline: every
+/// cell ends up in cells.json and in summary.csv (the reports take turns
+/// under a lock, each merging what is on disk).
+#[test]
+fn four_runners_on_overlapping_selections_keep_every_cell() {
+    let p = Project::new();
+    p.write(
+        "p.yaml",
+        &format!("{TINY}sweep:\n  train.seed: [0, 1, 2, 3]\n"),
+    );
+    let selections = [[0, 1], [1, 2], [2, 3], [3, 0]];
+    let children: Vec<_> = selections
+        .iter()
+        .map(|pair| {
+            let mut args = vec!["p.yaml".to_string(), "--no-progress".to_string()];
+            for seed in pair {
+                args.extend(["--only".to_string(), format!("train.seed={seed}")]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let mut cmd = p.command(&args);
+            std::thread::spawn(move || cmd.output().unwrap())
+        })
+        .collect();
+    let mut trained = 0;
+    for child in children {
+        let out = child.join().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        trained += err.matches("done    train").count();
+    }
+    assert_eq!(trained, 4, "each training ran in exactly one runner");
+    let cells: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path().join("results/tiny/cells.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cells.as_object().unwrap().len(), 4, "{cells}");
+    let summary = std::fs::read_to_string(p.path().join("results/tiny/summary.csv")).unwrap();
+    assert_eq!(summary.matches(",done,").count(), 4, "{summary}");
+    assert!(p.path().join("results/tiny/.report/DONE").exists());
+    let dry = stdout(&p.run(&["p.yaml", "--dry-run"]));
+    assert!(dry.contains("0 to run"), "{dry}");
+}
