@@ -178,7 +178,14 @@ mod tests {
             for &i in &[nodes.dataset, nodes.train, nodes.eval] {
                 let node = &old.nodes[i];
                 std::fs::create_dir_all(&node.dir).unwrap();
-                write_done(&node.dir, node.key, node.kind.name(), &node.config, &[]).unwrap();
+                write_done(
+                    &node.dir,
+                    node.key,
+                    node.kind.name(),
+                    &old.recorded_config(i),
+                    &[],
+                )
+                .unwrap();
             }
             let record = CellRecord {
                 dataset: old.nodes[nodes.dataset].key,

@@ -169,3 +169,47 @@ fn four_runners_on_overlapping_selections_keep_every_cell() {
     let dry = stdout(&p.run(&["p.yaml", "--dry-run"]));
     assert!(dry.contains("0 to run"), "{dry}");
 }
+
+/// A grid beyond `--max-cells` (10,000 by default) is one clear input error
+/// before it is expanded; raising the limit plans it.
+#[test]
+fn sweep_size_is_bounded() {
+    let p = Project::new();
+    let seeds = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    p.write(
+        "p.yaml",
+        &format!(
+            "{TINY}sweep:\n  train.seed: [{}]\n  eval.seed: [{}]\n",
+            seeds(1000),
+            seeds(1000)
+        ),
+    );
+    let out = p.run(&["p.yaml", "--dry-run"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: p.yaml:8:1: the sweep has 1000000 cells (train.seed (1000) x eval.seed \
+         (1000)), more than the limit of 10000; raise it with --max-cells if you mean it"
+    );
+    assert!(!p.wrote_results());
+    let out = p.run(&[
+        "p.yaml",
+        "--dry-run",
+        "-o",
+        "eval.seed=0,1",
+        "--max-cells",
+        "1999",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = p.run(&[
+        "p.yaml",
+        "--dry-run",
+        "-o",
+        "eval.seed=0,1",
+        "--max-cells",
+        "2000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2000 cells"), "{}", stdout(&out));
+}

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::dag::Store;
-use crate::pipeline::load::{load_pipeline_checked, CellCheck, LoadedPipeline};
+use crate::pipeline::load::{load_pipeline_limited, CellCheck, LoadedPipeline};
 use node::NodeArgs;
 use results::{ConfigArgs, DiffArgs, GcArgs, LsArgs, ShowArgs, VerifyArgs};
 use run::RunArgs;
@@ -125,6 +125,10 @@ struct PipelineArgs {
     /// Override a key: `-o train.epochs=5`; `-o model.upsampler=convt,n15` sweeps.
     #[arg(short = 'o', long = "override", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
+    /// The most cells a sweep may have (a larger grid is refused before it is
+    /// expanded).
+    #[arg(long, value_name = "N", default_value_t = crate::pipeline::load::DEFAULT_MAX_CELLS)]
+    max_cells: usize,
 }
 
 /// `runner FILE ...` is `runner run FILE ...`, also after the global options
@@ -175,7 +179,7 @@ fn load(args: &PipelineArgs) -> Result<LoadedPipeline, i32> {
 
 /// [`load`] with `check` run on every resolved cell.
 fn load_checked(args: &PipelineArgs, check: CellCheck) -> Result<LoadedPipeline, i32> {
-    load_pipeline_checked(&args.pipeline, &args.overrides, check).map_err(|e| {
+    load_pipeline_limited(&args.pipeline, &args.overrides, check, args.max_cells).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_INPUT
     })

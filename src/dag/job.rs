@@ -69,7 +69,7 @@ impl JobSpec {
             pipeline: plan.pipeline.name.clone(),
             label: plan.node_label(i),
             cell: plan.pipeline.cells[cell].config.clone(),
-            config: node.config.clone(),
+            config: plan.recorded_config(i),
             parents,
         })
     }

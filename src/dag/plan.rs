@@ -78,8 +78,10 @@ pub struct Node {
     pub dir: PathBuf,
     /// Indices of the cells that use it.
     pub cells: Vec<usize>,
-    /// Everything it depends on (own config subset and ancestors'), recorded in DONE.
-    pub config: Value,
+    /// Its own config subset (with its code versions); what DONE records adds
+    /// its ancestors' ([`Plan::recorded_config`]), which is computed when needed
+    /// so that a large sweep's plan stays small.
+    pub own_config: Value,
     /// Fresh, stale or missing.
     pub state: NodeState,
 }
@@ -297,6 +299,7 @@ pub fn build_plan(
                 NodeKind::Dataset,
                 d_key,
                 store.dataset_dir(&d_key),
+                d_sub.clone(),
                 d_sub,
                 before.map(|b| store.dataset_dir(&b.dataset)),
             ),
@@ -305,6 +308,7 @@ pub fn build_plan(
                 t_key,
                 store.run_dir(&name, &t_key),
                 t_config,
+                t_sub,
                 before.map(|b| store.run_dir(&name, &b.train)),
             ),
             (
@@ -312,11 +316,13 @@ pub fn build_plan(
                 e_key,
                 store.eval_dir(&name, &t_key, &e_key),
                 e_config,
+                e_sub,
                 before.map(|b| store.eval_dir(&name, &b.train, &b.eval)),
             ),
         ];
         let mut ids = [0usize; 3];
-        for (slot, (kind, key, dir, config, prev_dir)) in specs.into_iter().enumerate() {
+        for (slot, (kind, key, dir, config, own_config, prev_dir)) in specs.into_iter().enumerate()
+        {
             let id = *by_key.entry((kind, key)).or_insert_with(|| {
                 let state = state_of(&dir, &key, &config, prev_dir);
                 let deps = if slot == 0 {
@@ -330,7 +336,7 @@ pub fn build_plan(
                     deps,
                     dir,
                     cells: Vec::new(),
-                    config,
+                    own_config,
                     state,
                 });
                 nodes.len() - 1
@@ -379,7 +385,7 @@ pub fn build_plan(
         deps: eval_ids,
         dir: r_dir,
         cells: (0..pipeline.cells.len()).collect(),
-        config: report_config,
+        own_config: report_config,
         state: r_state,
     });
     let report = nodes.len() - 1;
@@ -424,6 +430,18 @@ impl Plan {
             if !changed {
                 return;
             }
+        }
+    }
+
+    /// What node `i`'s DONE records: its own config subset merged with its
+    /// ancestors' (a train node's includes its dataset's).
+    pub fn recorded_config(&self, i: usize) -> Value {
+        let node = &self.nodes[i];
+        match (node.kind, node.deps.first()) {
+            (NodeKind::Train | NodeKind::Eval, Some(&parent)) => {
+                merged(&self.recorded_config(parent), &node.own_config)
+            }
+            _ => node.own_config.clone(),
         }
     }
 

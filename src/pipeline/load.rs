@@ -130,11 +130,27 @@ pub fn load_pipeline(path: &Path, overrides: &[String]) -> Result<LoadedPipeline
     load_pipeline_checked(path, overrides, &|_| Ok(()))
 }
 
+/// How many cells a sweep may have unless the user raises it (`--max-cells`):
+/// a grid beyond it is almost always a typo, and planning it would take
+/// minutes and gigabytes before anything runs.
+pub const DEFAULT_MAX_CELLS: usize = 10_000;
+
 /// As [`load_pipeline`], with `check` run on every resolved cell.
 pub fn load_pipeline_checked(
     path: &Path,
     overrides: &[String],
     check: CellCheck,
+) -> Result<LoadedPipeline, ConfigError> {
+    load_pipeline_limited(path, overrides, check, DEFAULT_MAX_CELLS)
+}
+
+/// As [`load_pipeline_checked`], refusing a sweep of more than `max_cells`
+/// cells before expanding it.
+pub fn load_pipeline_limited(
+    path: &Path,
+    overrides: &[String],
+    check: CellCheck,
+    max_cells: usize,
 ) -> Result<LoadedPipeline, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -148,7 +164,7 @@ pub fn load_pipeline_checked(
             ))
         }
     };
-    load_text(path, &text, overrides, check)
+    load_text(path, &text, overrides, check, max_cells)
 }
 
 /// As [`load_pipeline`], with the file's `text` already read; `path` names the
@@ -158,15 +174,16 @@ pub fn load_pipeline_str(
     text: &str,
     overrides: &[String],
 ) -> Result<LoadedPipeline, ConfigError> {
-    load_text(path, text, overrides, &|_| Ok(()))
+    load_text(path, text, overrides, &|_| Ok(()), DEFAULT_MAX_CELLS)
 }
 
-/// [`load_pipeline_checked`] on `text`.
+/// [`load_pipeline_limited`] on `text`.
 fn load_text(
     path: &Path,
     text: &str,
     overrides: &[String],
     check: CellCheck,
+    max_cells: usize,
 ) -> Result<LoadedPipeline, ConfigError> {
     let only_comments = text.lines().all(|l| {
         let l = l.trim_start_matches('\u{feff}').trim();
@@ -236,6 +253,7 @@ fn load_text(
         });
     }
 
+    check_grid_size(&ctx, &axes, max_cells)?;
     let grid = cells(&axes);
     let stem = path
         .file_stem()
@@ -302,6 +320,36 @@ fn load_text(
         swept_keys: axes.iter().map(|a| a.key.clone()).collect(),
         cells: out,
         report,
+    })
+}
+
+/// Refuses a sweep of more than `max_cells` cells (counted without expanding
+/// it), naming the axes and their lengths.
+fn check_grid_size(ctx: &Context, axes: &[Axis], max_cells: usize) -> Result<(), ConfigError> {
+    let total = axes
+        .iter()
+        .try_fold(1usize, |n, a| n.checked_mul(a.values.len()));
+    if total.is_some_and(|n| n <= max_cells) {
+        return Ok(());
+    }
+    let sizes: Vec<String> = axes
+        .iter()
+        .map(|a| format!("{} ({})", a.key, a.values.len()))
+        .collect();
+    let count = total.map_or("more than 2^64".to_string(), |n| n.to_string());
+    let message = format!(
+        "the sweep has {count} cells ({}), more than the limit of {max_cells}; \
+         raise it with --max-cells if you mean it",
+        sizes.join(" x ")
+    );
+    let in_file = axes.iter().any(|a| a.origin == AxisOrigin::File);
+    let from_override = axes.iter().find_map(|a| match &a.origin {
+        AxisOrigin::Override(text) => Some(text),
+        AxisOrigin::File => None,
+    });
+    Err(match from_override {
+        Some(text) if !in_file => ctx.at_override(text, None, message),
+        _ => ctx.at_file("sweep", message),
     })
 }
 
@@ -917,7 +965,13 @@ mod tests {
         };
         let load_checked = |overrides: &[&str]| {
             let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
-            load_text(Path::new("p.yaml"), text, &overrides, &no_gpu)
+            load_text(
+                Path::new("p.yaml"),
+                text,
+                &overrides,
+                &no_gpu,
+                DEFAULT_MAX_CELLS,
+            )
         };
         let err = load_checked(&[]).unwrap_err();
         assert_eq!(err.to_string(), "p.yaml:3:3: train.device: no GPU here");

@@ -89,8 +89,14 @@ pub fn write_report(
             .filter(|name| report.dir.join("..").join(name).is_file())
             .map(|name| format!("../{name}"))
             .collect();
-        write_done(&report.dir, report.key, "report", &report.config, &files)
-            .with_context(|| format!("writing DONE in {}", report.dir.display()))?;
+        write_done(
+            &report.dir,
+            report.key,
+            "report",
+            &report.own_config,
+            &files,
+        )
+        .with_context(|| format!("writing DONE in {}", report.dir.display()))?;
     }
     Ok(warnings)
 }
