@@ -2,8 +2,9 @@
 //! shutdown) and Slurm's time-limit warning (SIGUSR2, asked for with
 //! `--signal=B:USR2@<grace>`) all ask every running node to stop at its next
 //! safe point: training saves its checkpoint at the next step boundary, and
-//! nothing that looks complete is left half-written. A second Ctrl-C exits at
-//! once (atomic writes still guarantee no partial result looks complete).
+//! nothing that looks complete is left half-written. A second Ctrl-C or SIGTERM
+//! exits at once (atomic writes still guarantee no partial result looks
+//! complete).
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
@@ -76,18 +77,19 @@ pub fn install() {
         return;
     };
     std::thread::spawn(move || {
-        let mut interrupts = 0;
+        let mut stops = 0;
         for signal in signals.forever() {
             let reason = match signal {
                 SIGINT => StopReason::Interrupt,
                 SIGTERM => StopReason::Terminate,
                 _ => StopReason::Resubmit,
             };
-            if reason == StopReason::Interrupt {
-                interrupts += 1;
-                if interrupts > 1 {
-                    eprintln!("\ninterrupt: aborting");
-                    std::process::exit(130);
+            // A second Ctrl-C or SIGTERM aborts at once (128 + the signal).
+            if reason != StopReason::Resubmit {
+                stops += 1;
+                if stops > 1 {
+                    eprintln!("\n{}: aborting", reason.signal_name());
+                    std::process::exit(128 + signal);
                 }
             }
             request(reason);
@@ -98,10 +100,10 @@ pub fn install() {
                     StopReason::Terminate => "terminated (SIGTERM)",
                     StopReason::Resubmit => "time limit near (SIGUSR2)",
                 },
-                if reason == StopReason::Interrupt {
-                    " (Ctrl-C again to abort now)"
-                } else {
-                    ""
+                match reason {
+                    StopReason::Interrupt => " (Ctrl-C again to abort now)",
+                    StopReason::Terminate => " (send it again to abort now)",
+                    StopReason::Resubmit => "",
                 }
             );
         }

@@ -381,7 +381,10 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
                 "re-run the same command to continue"
             }
         );
-        return EXIT_INTERRUPTED;
+        return match crate::interrupt::reason() {
+            Some(StopReason::Terminate) => crate::exit::TERMINATED,
+            _ => EXIT_INTERRUPTED,
+        };
     }
     eprintln!(
         "{}: {} ran, {} fresh, {} failed, {} skipped{}",
