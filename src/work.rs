@@ -49,6 +49,10 @@ impl PipelineWork {
 #[derive(Default)]
 struct DatasetMemo {
     loaded: Mutex<HashMap<NodeKey, Arc<Dataset>>>,
+    /// Held while a dataset is loaded from the cache or rebuilt, so that the
+    /// nodes of this process take turns (and the second finds it in memory)
+    /// instead of waiting on each other's file lock.
+    loading: Mutex<()>,
 }
 
 impl DatasetMemo {
@@ -68,7 +72,7 @@ impl DatasetMemo {
 
     /// Builds `spec` into `dir` (already locked by the caller) and keeps it.
     fn build(&self, spec: &DatasetSpec, key: NodeKey, dir: &Path) -> Result<(), DataError> {
-        let io = |e: anyhow::Error| DataError::Io {
+        let io = |e: anyhow::Error| DataError::Write {
             path: dir.to_path_buf(),
             source: std::io::Error::other(format!("{e:#}")),
         };
@@ -91,6 +95,11 @@ impl DatasetMemo {
         if let Some(ds) = self.recall(&key) {
             return Ok(ds);
         }
+        let _turn = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        // Another node of this process may have loaded it while this one waited.
+        if let Some(ds) = self.recall(&key) {
+            return Ok(ds);
+        }
         let dir = store.dataset_dir(&key);
         match cache::load(&dir) {
             Ok(ds) => return Ok(self.remember(key, ds)),
@@ -99,7 +108,7 @@ impl DatasetMemo {
                 dir.display()
             )),
         }
-        let io = |e: anyhow::Error| DataError::Io {
+        let io = |e: anyhow::Error| DataError::Write {
             path: dir.clone(),
             source: std::io::Error::other(format!("{e:#}")),
         };
@@ -119,7 +128,7 @@ impl DatasetMemo {
         // The rebuilt entry is complete again.
         let subset = dataset_subset(&job.cell, &crate::code_version::current).map_err(io)?;
         write_done(&dir, key, "dataset", &subset, &dataset_files()).map_err(|e| io(e.into()))?;
-        self.recall(&key).ok_or_else(|| DataError::Io {
+        self.recall(&key).ok_or_else(|| DataError::Write {
             path: dir.clone(),
             source: std::io::Error::other("dataset was built but is not in memory"),
         })
@@ -147,7 +156,7 @@ fn data_error(e: DataError) -> WorkError {
         DataError::MissingFile { .. } | DataError::Malformed { .. } => {
             WorkError::Input(e.to_string())
         }
-        DataError::Io { .. } => WorkError::Failed(e.to_string()),
+        DataError::Io { .. } | DataError::Write { .. } => WorkError::Failed(e.to_string()),
     }
 }
 

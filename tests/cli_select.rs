@@ -213,3 +213,61 @@ fn sweep_size_is_bounded() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("2000 cells"), "{}", stdout(&out));
 }
+
+/// A runner that finds a node locked by another process runs the other ready
+/// nodes first and comes back to it, waiting only when nothing else is left.
+#[test]
+fn a_locked_node_does_not_hold_up_the_other_cells() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let p = Project::new();
+    p.write("p.yaml", &format!("{TINY}sweep:\n  train.seed: [0, 1]\n"));
+    let plan = stdout(&p.run(&["p.yaml", "--dry-run"]));
+    let first_train = plan
+        .lines()
+        .find(|l| l.contains("train ") && l.contains("train.seed=0"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap()
+        .to_string();
+    // This test plays the other runner: it holds cell 0's training lock.
+    let runs = p.path().join("results/tiny/runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    let lock = std::fs::File::create(runs.join(format!("{first_train}.lock"))).unwrap();
+    lock.lock().unwrap();
+
+    let mut child = p
+        .command(&["p.yaml", "--no-progress", "-j", "1"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = String::new();
+    for line in rx.iter() {
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains(&format!(
+            "waiting for another runner on train   {first_train}"
+        )) {
+            break;
+        }
+    }
+    assert!(
+        log.contains(&format!("busy    train   {first_train}")),
+        "{log}"
+    );
+    // Cell 1 was trained and evaluated while cell 0 was locked.
+    assert_eq!(log.matches("done    train").count(), 1, "{log}");
+    assert_eq!(log.matches("done    eval").count(), 1, "{log}");
+    drop(lock);
+    log.extend(rx.iter().map(|l| l + "\n"));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert_eq!(log.matches("done    train").count(), 2, "{log}");
+}

@@ -76,7 +76,12 @@ fn sigterm_stops_at_a_checkpoint_and_exits_143() {
     assert!(!log.contains("epoch 40/40"), "{log}");
 
     let runs = p.path().join("results/long/runs");
-    let run = std::fs::read_dir(&runs).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().path();
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .unwrap()
+        .path();
     assert!(run.join("checkpoint.safetensors").is_file());
     assert!(!run.join("DONE").exists());
 
@@ -98,11 +103,19 @@ fn a_node_removes_the_temporary_files_a_killed_run_left() {
     child.kill().unwrap();
     child.wait().unwrap();
     let runs = p.path().join("results/long/runs");
-    let run = std::fs::read_dir(&runs).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().path();
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .unwrap()
+        .path();
     // What a kill during an atomic write leaves (the name tempfile gives it).
     std::fs::write(run.join(".tmpAbC123"), vec![0u8; 4096]).unwrap();
     let out = p.run(&["p.yaml", "--no-progress"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(!run.join(".tmpAbC123").exists(), "stale temporary file kept");
+    assert!(
+        !run.join(".tmpAbC123").exists(),
+        "stale temporary file kept"
+    );
     assert!(run.join("DONE").exists());
 }

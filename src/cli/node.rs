@@ -36,6 +36,13 @@ fn exit_of(outcome: Outcome) -> (i32, String, Option<String>, Option<u64>) {
             None,
         ),
         Outcome::Failed(e) => (EXIT_FAILED, "failed".into(), Some(e), None),
+        // Never with `wait_for_lock`; kept apart from a failure all the same.
+        Outcome::Busy => (
+            EXIT_FAILED,
+            "busy".into(),
+            Some("another process holds its lock".into()),
+            None,
+        ),
         Outcome::InputError(e) => (EXIT_INPUT, "input error".into(), Some(e), None),
         Outcome::Stopped { message, step } => match crate::interrupt::reason() {
             Some(StopReason::Resubmit) => {
@@ -91,6 +98,7 @@ pub fn node(args: &NodeArgs, store: &Store) -> i32 {
         gpu: None,
         force: args.force,
         cpu_threads: cores_per_node(1),
+        wait_for_lock: true,
     };
     let (code, outcome, message, step) = exit_of(run_job(&job, store, &work, &ctx));
     let record = ExitRecord {

@@ -282,6 +282,8 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
                 gpu: None,
                 force: args.force,
                 cpu_threads: cores_per_node(args.jobs as usize),
+                // The scheduler decides per node (busy nodes are put back).
+                wait_for_lock: false,
             };
             Box::new(LocalExecutor::new(
                 work.clone(),

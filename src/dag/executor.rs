@@ -33,8 +33,16 @@ pub trait Executor {
     fn has_room(&self, need: DeviceNeed) -> bool;
 
     /// Starts `job` as plan node `index`; `what` names it in messages
-    /// (`[3/9] train 3fa9c2e81b07  [label]`).
-    fn start(&mut self, index: usize, job: JobSpec, need: DeviceNeed, what: &str);
+    /// (`[3/9] train 3fa9c2e81b07  [label]`). Unless `wait_for_lock`, a node
+    /// whose lock another process holds finishes at once as [`Outcome::Busy`].
+    fn start(
+        &mut self,
+        index: usize,
+        job: JobSpec,
+        need: DeviceNeed,
+        what: &str,
+        wait_for_lock: bool,
+    );
 
     /// Nodes started and not yet returned by [`Executor::wait`].
     fn in_flight(&self) -> usize;
@@ -164,6 +172,10 @@ impl Tally<'_> {
                 self.summary.input_error.get_or_insert(err);
                 self.stop = true;
             }
+            // The scheduler takes bounced nodes back before recording.
+            Outcome::Busy => {
+                self.outcomes[i] = None;
+            }
         }
     }
 }
@@ -200,11 +212,20 @@ pub fn execute(
     };
     let total = to_run.iter().filter(|r| **r).count();
     let mut started = vec![false; n];
+    // The `[k/total]` number of each node, given when it first starts.
+    let mut number = vec![0usize; n];
     let mut launched = 0usize;
+    // A node another runner holds is tried again only after some node of this
+    // run finished (`busy[i]`: how many had finished when it bounced); until
+    // then this run works on other nodes.
+    let mut busy: Vec<Option<usize>> = vec![None; n];
+    let mut finished = 0usize;
     let mut stopped_executor = false;
 
     loop {
         if !tally.stop {
+            // A ready node that bounced: waited on when nothing else can run.
+            let mut fallback = None;
             for (i, node) in plan.nodes.iter().enumerate() {
                 if started[i] || tally.outcomes[i].is_some() {
                     continue;
@@ -219,11 +240,18 @@ pub fn execute(
                     tally.summary.skipped += 1;
                     continue;
                 }
-                let what = format!("[{}/{total}] {}", launched + 1, describe(plan, i));
+                if busy[i] == Some(finished) {
+                    fallback.get_or_insert(i);
+                    continue;
+                }
+                if number[i] == 0 {
+                    launched += 1;
+                    number[i] = launched;
+                }
+                let what = format!("[{}/{total}] {}", number[i], describe(plan, i));
                 let Some(job) = JobSpec::of(plan, i) else {
                     // The report: every other node has an outcome by now.
                     started[i] = true;
-                    launched += 1;
                     progress.println(format!("{what} ..."));
                     let clock = Instant::now();
                     let seen: Vec<Option<bool>> = (0..n)
@@ -251,22 +279,43 @@ pub fn execute(
                     continue;
                 }
                 started[i] = true;
-                launched += 1;
-                executor.start(i, job, need, &what);
+                executor.start(i, job, need, &what, false);
+            }
+            if let (0, Some(i)) = (executor.in_flight(), fallback) {
+                if let Some(job) = JobSpec::of(plan, i) {
+                    let need = work.device_need(&job);
+                    let what = format!("[{}/{total}] {}", number[i], describe(plan, i));
+                    started[i] = true;
+                    executor.start(i, job, need, &what, true);
+                }
             }
         }
         if executor.in_flight() == 0 {
             break;
         }
-        for finished in executor.wait() {
-            tally.record(finished);
+        for done in executor.wait() {
+            if done.outcome == Outcome::Busy {
+                let i = done.index;
+                started[i] = false;
+                if busy[i].is_none() {
+                    progress.println(format!(
+                        "  busy    {}: another runner is computing it; running other nodes \
+                         meanwhile",
+                        describe(plan, i)
+                    ));
+                }
+                busy[i] = Some(finished);
+                continue;
+            }
+            finished += 1;
+            tally.record(done);
         }
         if let (Some(reason), false) = (crate::interrupt::reason(), stopped_executor) {
             stopped_executor = true;
             tally.stop = true;
             tally.summary.interrupted = true;
-            for finished in executor.stop(reason) {
-                tally.record(finished);
+            for done in executor.stop(reason) {
+                tally.record(done);
             }
         }
     }

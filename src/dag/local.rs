@@ -57,7 +57,14 @@ impl Executor for LocalExecutor {
         self.grants.len() < self.jobs && self.gpus.can_take(need)
     }
 
-    fn start(&mut self, index: usize, job: JobSpec, need: DeviceNeed, what: &str) {
+    fn start(
+        &mut self,
+        index: usize,
+        job: JobSpec,
+        need: DeviceNeed,
+        what: &str,
+        wait_for_lock: bool,
+    ) {
         let Some(grant) = self.gpus.try_take(need) else {
             // has_room said yes; keep the scheduler's promise anyway.
             let _ = self.sender.send(Finished {
@@ -73,6 +80,7 @@ impl Executor for LocalExecutor {
         self.ctx.progress.println(format!("{what} ...{device}"));
         let ctx = NodeContext {
             gpu: grant.gpu,
+            wait_for_lock,
             ..self.ctx.clone()
         };
         let (work, store, sender) = (self.work.clone(), self.store.clone(), self.sender.clone());
@@ -186,6 +194,7 @@ mod tests {
             gpu: None,
             force: false,
             cpu_threads: 1,
+            wait_for_lock: true,
         };
         let mut executor =
             LocalExecutor::new(work.clone(), store, 8, GpuSlots::new(&[0, 1, 2], 1), ctx);
@@ -202,7 +211,7 @@ mod tests {
                 }
                 pending.remove(0);
                 let job = JobSpec::of(&plan, i).unwrap();
-                executor.start(i, job, DeviceNeed::AnyGpu, "train");
+                executor.start(i, job, DeviceNeed::AnyGpu, "train", true);
                 assert!(executor.in_flight() <= 3, "more nodes than GPUs");
             }
             finished.extend(executor.wait());

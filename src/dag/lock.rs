@@ -53,9 +53,13 @@ impl NodeLock {
     }
 
     /// Takes the lock of `dir` only if no other process holds it: `Ok(None)`
-    /// when it is held. Creates the lock file if needed.
+    /// when it is held. Creates the lock file (and its folder) if needed.
     pub fn try_acquire(dir: &Path) -> Result<Option<NodeLock>> {
         let path = Self::path_for(dir);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -794,7 +794,15 @@ impl Executor for SlurmExecutor {
         self.tracked.len() < self.opts.profile.max_jobs as usize
     }
 
-    fn start(&mut self, index: usize, job: JobSpec, _need: DeviceNeed, what: &str) {
+    /// A batch job waits for its node's lock itself (`runner node`).
+    fn start(
+        &mut self,
+        index: usize,
+        job: JobSpec,
+        _need: DeviceNeed,
+        what: &str,
+        _wait_for_lock: bool,
+    ) {
         let carry = Carry {
             since: Instant::now(),
             retries_used: 0,

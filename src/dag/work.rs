@@ -53,6 +53,9 @@ pub struct NodeContext {
     /// CPU threads a node may use when its config does not say: the cores this
     /// process may use divided among the nodes that run at once.
     pub cpu_threads: usize,
+    /// Wait when another process holds the node's lock; otherwise give up at
+    /// once with [`Outcome::Busy`], so that the executor runs other nodes.
+    pub wait_for_lock: bool,
 }
 
 /// The cores this process may use (its CPU affinity, e.g. a Slurm job's
@@ -99,6 +102,9 @@ pub enum Outcome {
     Failed(String),
     /// Bad input: the whole run stops (exit code 2).
     InputError(String),
+    /// Another process holds its lock (and computes it); nothing was done.
+    /// The scheduler runs other nodes and comes back to it.
+    Busy,
     /// Stopped on request; what it had is saved.
     Stopped {
         /// What was saved.
@@ -126,18 +132,24 @@ pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs `job` with `work` under its node lock: waits for another process that
-/// holds the lock, skips a node that is complete (unless `ctx.force`), removes
+/// holds the lock (or, unless `ctx.wait_for_lock`, returns [`Outcome::Busy`]), skips a node that is complete (unless `ctx.force`), removes
 /// DONE and the temporary files a killed process left, runs the work and writes
 /// DONE last, with the size and hash of every file the work wrote. A panic in the work (e.g. a GPU out
 /// of memory inside a backend) fails this node only.
 pub fn run_job(job: &JobSpec, store: &Store, work: &dyn NodeWork, ctx: &NodeContext) -> Outcome {
     let dir = job.dir(store);
-    let lock = NodeLock::acquire(&dir, || {
-        ctx.progress
-            .println(format!("waiting for another runner on {}", job.describe()))
-    });
+    let lock = if ctx.wait_for_lock {
+        NodeLock::acquire(&dir, || {
+            ctx.progress
+                .println(format!("waiting for another runner on {}", job.describe()))
+        })
+        .map(Some)
+    } else {
+        NodeLock::try_acquire(&dir)
+    };
     let _lock = match lock {
-        Ok(lock) => lock,
+        Ok(Some(lock)) => lock,
+        Ok(None) => return Outcome::Busy,
         Err(e) => return Outcome::Failed(format!("{e:#}")),
     };
     // Another runner may have finished it meanwhile; a DONE whose files were

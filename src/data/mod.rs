@@ -109,6 +109,14 @@ pub enum DataError {
         /// The underlying error.
         source: io::Error,
     },
+    /// Writing the dataset cache failed (a full disk, a read-only folder).
+    #[error("could not write the dataset cache {}: {source}", path.display())]
+    Write {
+        /// The cache folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
 }
 
 /// Checks the user's input files of `spec` (nothing to check for generated data),
