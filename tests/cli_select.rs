@@ -271,3 +271,56 @@ fn a_locked_node_does_not_hold_up_the_other_cells() {
     assert_eq!(status.code(), Some(0), "{log}");
     assert_eq!(log.matches("done    train").count(), 2, "{log}");
 }
+
+/// Unusable folders are one input error before anything runs: a results or
+/// cache folder that is a file, `gc` without a results folder (it would take
+/// every cached dataset for unused), `ls` on a file.
+#[test]
+fn unusable_results_folders_are_refused_up_front() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    p.write("afile", "x");
+    for (flag, what) in [("--results-dir", "afile"), ("--cache-dir", "afile/sub")] {
+        for dry in [false, true] {
+            let mut args = vec!["p.yaml", flag, what];
+            if dry {
+                args.push("--dry-run");
+            }
+            let out = p.run(&args);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(
+                err.contains(&format!("{flag} {what}: afile is not a folder")),
+                "{err}"
+            );
+        }
+    }
+    assert!(!p.wrote_results());
+    let out = p.run(&["gc", "--results-dir", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    let out = p.run(&["ls", "--results-dir", "afile"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is a file"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("afile")).unwrap(),
+        "x"
+    );
+}
+
+/// `--dry-run` checks what a run checks: raw data that is missing is an input
+/// error, not a plan.
+#[test]
+fn dry_run_reports_missing_raw_data() {
+    let p = Project::new();
+    p.write(
+        "p.yaml",
+        "dataset: {name: mnist, root: nowhere, train_images: 6, test_images: 6}\neval: {images: 4}\n",
+    );
+    let out = p.run(&["p.yaml", "--dry-run"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nowhere"), "{err}");
+    assert!(!p.wrote_results());
+}

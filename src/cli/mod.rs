@@ -185,6 +185,58 @@ fn load_checked(args: &PipelineArgs, check: CellCheck) -> Result<LoadedPipeline,
     })
 }
 
+/// Why `dir` (given as `flag`) cannot hold results: it is not a folder, or
+/// neither it nor the folder it would be created in can be written. Probes
+/// with a temporary file that is removed at once; creates nothing.
+fn unusable_folder(flag: &str, dir: &std::path::Path) -> Option<String> {
+    // The folder itself, or the nearest one above it that exists.
+    let existing = dir
+        .ancestors()
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())
+        .unwrap_or(std::path::Path::new("."));
+    if !existing.is_dir() {
+        return Some(format!(
+            "{flag} {}: {} is not a folder",
+            dir.display(),
+            existing.display()
+        ));
+    }
+    match tempfile::Builder::new()
+        .prefix(".runner-probe")
+        .tempfile_in(existing)
+    {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "{flag} {}: cannot write in {}: {e}",
+            dir.display(),
+            existing.display()
+        )),
+    }
+}
+
+/// Checks up front that the results and cache folders can be written, so that
+/// a mistyped or read-only folder is one error (exit 2), not one failure per
+/// node.
+fn check_writable_store(store: &Store) -> Result<(), i32> {
+    for (flag, dir) in [
+        ("--results-dir", &store.results_dir),
+        ("--cache-dir", &store.cache_dir),
+    ] {
+        if let Some(message) = unusable_folder(flag, dir) {
+            eprintln!("error: {message}");
+            return Err(EXIT_INPUT);
+        }
+    }
+    Ok(())
+}
+
 /// Plans `loaded` against `store` with runner's code versions, or prints why
 /// the keys cannot be formed; `Err` carries the exit code.
 fn plan(loaded: LoadedPipeline, store: &Store) -> Result<crate::dag::Plan, i32> {

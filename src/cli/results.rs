@@ -163,6 +163,13 @@ pub fn show(args: &ShowArgs, store: &Store) -> i32 {
 
 /// `runner ls`.
 pub fn ls(args: &LsArgs, store: &Store) -> i32 {
+    if store.results_dir.exists() && !store.results_dir.is_dir() {
+        eprintln!(
+            "error: --results-dir {} is a file, not a results folder",
+            store.results_dir.display()
+        );
+        return EXIT_INPUT;
+    }
     let opts = LsOptions {
         filters: args.filters.clone(),
         sort: args.sort.clone(),
@@ -174,6 +181,21 @@ pub fn ls(args: &LsArgs, store: &Store) -> i32 {
 
 /// `runner gc [--yes]`.
 pub fn gc(args: &GcArgs, store: &Store) -> i32 {
+    // Cached datasets are kept when a results folder uses them: without one,
+    // every dataset would look unused.
+    if !store.results_dir.is_dir() {
+        eprintln!(
+            "error: --results-dir {} {}; gc needs the results folder to know which cached \
+             datasets are in use, so it deletes nothing",
+            store.results_dir.display(),
+            if store.results_dir.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            }
+        );
+        return EXIT_INPUT;
+    }
     let plan = plan_gc(store);
     print!("{}", render_plan(&plan, !args.yes));
     if !args.yes {

@@ -260,14 +260,18 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
         Err(code) => return code,
     };
     plan.select(selected);
-    if args.dry_run {
-        print!("{}", describe_plan(&plan, args.force));
-        return EXIT_OK;
+    // What a run checks before it starts, a dry run checks too.
+    if let Err(code) = super::check_writable_store(store) {
+        return code;
     }
     let work = Arc::new(PipelineWork::new(store.clone()));
     if let Err(message) = check_inputs(&plan, work.as_ref(), args.force) {
         eprintln!("error: {message}");
         return EXIT_INPUT;
+    }
+    if args.dry_run {
+        print!("{}", describe_plan(&plan, args.force));
+        return EXIT_OK;
     }
     let progress = Progress::new(!args.no_progress);
     let mut executor: Box<dyn Executor> = match args.executor {
