@@ -59,6 +59,21 @@ fn the_printed_rerun_command_works_when_pasted() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     let lines = rerun_lines(&err);
     assert_eq!(lines.len(), 2, "one per diverged cell: {err}");
+    // `ls` lists each cell once (a failed cell's run folder is its row), and
+    // `show` says why a node failed.
+    let ls = stdout(&p.run(&["ls", "--results-dir", "res"]));
+    assert_eq!(ls.matches("failed").count(), 2, "{ls}");
+    assert!(!ls.contains("orphan"), "{ls}");
+    let failed = err
+        .lines()
+        .find(|l| l.contains("FAILED  train"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap();
+    let show = stdout(&p.run(&["show", failed, "--results-dir", "res"]));
+    assert!(
+        show.contains("(failed)") && show.contains("failed:   loss diverged"),
+        "{show}"
+    );
     let summary = std::fs::read_to_string(p.path().join("res/tiny/summary.csv")).unwrap();
     for line in &lines {
         assert!(line.contains("--only"), "{line}");

@@ -85,6 +85,19 @@ fn sigterm_stops_at_a_checkpoint_and_exits_143() {
     assert!(run.join("checkpoint.safetensors").is_file());
     assert!(!run.join("DONE").exists());
 
+    // Shown as resumable, and gc keeps it unless asked.
+    let ls = common::stdout(&p.run(&["ls"]));
+    assert!(ls.contains("resumable"), "{ls}");
+    assert!(!ls.contains("orphan"), "{ls}");
+    let gc = common::stdout(&p.run(&["gc"]));
+    assert!(gc.contains("resumable: a re-run continues"), "{gc}");
+    let gc = common::stdout(&p.run(&["gc", "--include-resumable"]));
+    assert!(gc.contains("incomplete"), "{gc}");
+    assert!(
+        run.join("checkpoint.safetensors").is_file(),
+        "listing deletes nothing"
+    );
+
     let out = p.run(&["p.yaml", "--no-progress"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");

@@ -90,9 +90,11 @@ enum Command {
     Diff(DiffArgs),
     /// List the cells of each pipeline's results: state, swept params, keys, metric means.
     ///
-    /// State is done, failed, missing (summary says done but the files are gone),
-    /// running (its node lock is held), queued (a batch job was submitted for
-    /// it), or orphan (a run or eval folder that no summary row mentions).
+    /// State is done, failed, not_run (left out by --only), missing (summary
+    /// says done but the files are gone), running (its node lock is held),
+    /// queued (a batch job was submitted for it), resumable (an interrupted
+    /// training a re-run continues from its checkpoint), or orphan (a run or
+    /// eval folder that no summary row mentions).
     /// Reads only what is on disk.
     Ls(LsArgs),
     /// Show one train or eval node: config, provenance, metrics and files.
@@ -109,8 +111,8 @@ enum Command {
     /// Delete unreferenced and incomplete results (dry run unless --yes).
     ///
     /// Candidates: run and eval folders that no pipeline's cells.json references
-    /// (results of old configs), node folders without DONE (including interrupted
-    /// training that could resume), temporary files of atomic writes older than 10
+    /// (results of old configs), node folders without DONE (interrupted training
+    /// that could resume only with --include-resumable), temporary files of atomic writes older than 10
     /// minutes, lock files of vanished folders, and cached datasets that no
     /// cells.json under --results-dir references. A node whose lock is held is never
     /// touched; nor, while a pipeline runs, are its unreferenced folders.

@@ -71,6 +71,10 @@ pub struct GcArgs {
     /// Delete (without it, only list what would go and the bytes it would free).
     #[arg(short = 'y', long, visible_alias = "delete")]
     yes: bool,
+    /// Also delete interrupted trainings that a re-run would continue from
+    /// their checkpoint (kept by default).
+    #[arg(long)]
+    include_resumable: bool,
 }
 
 /// Parses `COLUMN=VALUE`.
@@ -196,7 +200,7 @@ pub fn gc(args: &GcArgs, store: &Store) -> i32 {
         );
         return EXIT_INPUT;
     }
-    let plan = plan_gc(store);
+    let plan = plan_gc(store, args.include_resumable);
     print!("{}", render_plan(&plan, !args.yes));
     if !args.yes {
         return EXIT_OK;

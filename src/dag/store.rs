@@ -21,6 +21,9 @@ pub const JOB_FILE: &str = "job.json";
 pub const JOB_EXIT_FILE: &str = "job_exit.json";
 /// Folder of `results/<pipeline>/` that holds the batch jobs' logs.
 pub const LOGS_DIR: &str = "logs";
+/// Why the last attempt at a node failed (written when it fails, removed when
+/// it is attempted again), so that `runner show` can say.
+pub const FAILED_FILE: &str = "failed.json";
 /// Folder of `results/<pipeline>/` that holds the report node's DONE.
 pub const REPORT_DIR: &str = ".report";
 /// The detached Slurm driver of a pipeline (`results/<pipeline>/driver.json`).
@@ -260,11 +263,45 @@ pub fn remove_temporaries(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Removes the DONE marker before a node is (re)computed in `dir`, so that an
-/// interrupted re-run never looks complete.
+/// Removes the DONE marker (and the record of an earlier failure) before a
+/// node is (re)computed in `dir`, so that an interrupted re-run never looks
+/// complete.
 pub fn clear_done(dir: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(dir.join(DONE_FILE)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+    for name in [DONE_FILE, FAILED_FILE] {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
     }
+    Ok(())
+}
+
+/// How the last attempt at a node failed (`failed.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    /// The error.
+    pub message: String,
+    /// Seconds since the Unix epoch when it failed.
+    pub failed_unix: u64,
+}
+
+/// Records in `dir` that the node failed with `message` (best effort: the
+/// disk may be why it failed).
+pub fn write_failure(dir: &Path, message: &str) {
+    let record = FailureRecord {
+        message: message.to_string(),
+        failed_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    if let Ok(text) = serde_json::to_string_pretty(&record) {
+        let _ = write_atomic(&dir.join(FAILED_FILE), text.as_bytes());
+    }
+}
+
+/// The failure recorded in `dir`, if any.
+pub fn read_failure(dir: &Path) -> Option<FailureRecord> {
+    let text = std::fs::read_to_string(dir.join(FAILED_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
 }

@@ -8,7 +8,9 @@ use std::path::Path;
 use super::job::JobSpec;
 use super::lock::NodeLock;
 use super::plan::Plan;
-use super::store::{check_done, clear_done, remove_temporaries, write_done, Depth, Store};
+use super::store::{
+    check_done, clear_done, remove_temporaries, write_done, write_failure, Depth, Store,
+};
 use crate::progress::Progress;
 
 /// Why a node's work did not finish.
@@ -177,7 +179,10 @@ pub fn run_job(job: &JobSpec, store: &Store, work: &dyn NodeWork, ctx: &NodeCont
             Ok(()) => Outcome::Ran,
             Err(e) => Outcome::Failed(format!("writing DONE in {}: {e}", dir.display())),
         },
-        Err(WorkError::Failed(e)) => Outcome::Failed(e),
+        Err(WorkError::Failed(e)) => {
+            write_failure(&dir, &e);
+            Outcome::Failed(e)
+        }
         Err(WorkError::Input(e)) => Outcome::InputError(e),
         Err(WorkError::Stopped { message, step }) => Outcome::Stopped { message, step },
     }

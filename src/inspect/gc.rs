@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::jobs::{activity, Activity};
-use super::scan::{scan_all, subdirs, PipelineDir};
+use super::scan::{is_resumable, scan_all, subdirs, PipelineDir};
 use super::show::files_with_sizes;
 use super::text::{aligned, bytes};
 use crate::atomic::TEMP_PREFIX;
@@ -126,8 +126,12 @@ fn keep_busy(plan: &mut GcPlan, dir: &Path, inside: &[&Path]) -> bool {
     true
 }
 
-/// The run and eval folders of one pipeline that can go.
-fn plan_pipeline(plan: &mut GcPlan, pipeline: &PipelineDir) {
+const RESUMABLE: &str =
+    "resumable: a re-run continues from its checkpoint (--include-resumable deletes it)";
+
+/// The run and eval folders of one pipeline that can go; an interrupted
+/// training that a re-run would continue only with `include_resumable`.
+fn plan_pipeline(plan: &mut GcPlan, pipeline: &PipelineDir, include_resumable: bool) {
     let trains: HashSet<String> = pipeline.cells.values().map(|r| r.train.short()).collect();
     let evals: HashSet<(String, String)> = pipeline
         .cells
@@ -142,7 +146,9 @@ fn plan_pipeline(plan: &mut GcPlan, pipeline: &PipelineDir) {
             if keep_busy(plan, &run.path, &inside) {
                 continue;
             }
-            if run.done.is_none() {
+            if run.done.is_none() && is_resumable(&run.path) && !include_resumable {
+                plan.keep(&run.path, RESUMABLE);
+            } else if run.done.is_none() {
                 plan.delete(&run.path, Reason::Incomplete);
             } else if running {
                 plan.keep(&run.path, RUNNING);
@@ -218,15 +224,16 @@ fn plan_leftovers(plan: &mut GcPlan, root: &Path) {
     }
 }
 
-/// Everything gc would delete under the store's results and dataset cache.
-pub fn plan_gc(store: &Store) -> GcPlan {
+/// Everything gc would delete under the store's results and dataset cache
+/// (interrupted trainings that could resume only with `include_resumable`).
+pub fn plan_gc(store: &Store, include_resumable: bool) -> GcPlan {
     let mut plan = GcPlan::default();
     let pipelines = scan_all(store);
     let datasets = subdirs(&store.cache_dir.join("datasets"));
     let any_running = pipelines.iter().any(PipelineDir::is_busy)
         || datasets.iter().any(|(_, p)| activity(p).is_some());
     for pipeline in &pipelines {
-        plan_pipeline(&mut plan, pipeline);
+        plan_pipeline(&mut plan, pipeline, include_resumable);
     }
     let used: HashSet<String> = pipelines
         .iter()

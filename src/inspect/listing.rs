@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use super::jobs::activity;
-use super::scan::{scan_all, scan_pipeline, EvalDir, PipelineDir, RunDir};
+use super::scan::{is_resumable, scan_all, scan_pipeline, EvalDir, PipelineDir, RunDir};
 use super::table::{Table, STATUS_COLUMN};
 use super::text::{aligned, short_field};
 use crate::dag::job::JobSpec;
@@ -142,9 +142,13 @@ pub fn pipeline_rows(dir: &PipelineDir) -> Result<Vec<LsRow>> {
             listed.insert((train, eval));
         }
     }
-    // Run and eval folders that no summary row mentions.
+    // Run and eval folders that no summary row mentions (a run folder without
+    // evals is the row's own when the summary names its training).
     for run in &dir.runs {
         let evals: Vec<Option<&EvalDir>> = if run.evals.is_empty() {
+            if listed.iter().any(|(train, _)| train == &run.short) {
+                continue;
+            }
             vec![None]
         } else {
             run.evals.iter().map(Some).collect()
@@ -178,8 +182,13 @@ fn orphan_row(dir: &PipelineDir, run: &RunDir, eval: Option<&EvalDir>) -> LsRow 
             let node = eval.map_or(&run.path, |e| &e.path);
             JobSpec::read(node).ok().map(|spec| spec.label)
         });
+    let idle = if eval.is_none() && is_resumable(&run.path) {
+        "resumable"
+    } else {
+        "orphan"
+    };
     LsRow {
-        state: busy.map_or("orphan".to_string(), |a| a.label()),
+        state: busy.map_or(idle.to_string(), |a| a.label()),
         params: label.as_deref().map(label_params).unwrap_or_default(),
         train: run.short.chars().take(SHORT).collect(),
         eval: eval_short.chars().take(SHORT).collect(),

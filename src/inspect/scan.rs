@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::jobs::activity;
 use crate::dag::plan::{CellRecord, CELLS_FILE};
 use crate::dag::store::{read_done, DoneRecord, Store};
+use crate::train::checkpoint::CHECKPOINT_FILE;
 
 /// An eval directory `runs/<T>/eval/<E>/`.
 #[derive(Debug, Clone)]
@@ -62,6 +63,12 @@ pub fn subdirs(dir: &Path) -> Vec<(String, PathBuf)> {
         .collect();
     out.sort();
     out
+}
+
+/// Whether the training in run folder `dir` was interrupted and a re-run
+/// would continue it: a checkpoint and no DONE.
+pub fn is_resumable(dir: &Path) -> bool {
+    read_done(dir).is_none() && dir.join(CHECKPOINT_FILE).is_file()
 }
 
 /// Whether `dir` looks like a pipeline's results folder.

@@ -9,10 +9,10 @@ use anyhow::Result;
 
 use super::jobs::{activity, history};
 use super::lookup::{find_node, FoundNode};
-use super::scan::subdirs;
+use super::scan::{is_resumable, subdirs};
 use super::text::{aligned, bytes, short_number};
-use crate::dag::provenance::PROVENANCE_FILE;
-use crate::dag::store::Store;
+use crate::dag::provenance::{rfc3339_utc, PROVENANCE_FILE};
+use crate::dag::store::{read_failure, Store};
 use crate::eval::run::{read_summary, SUMMARY_FILE};
 
 /// Every file under `dir` (recursively) with its size, paths relative to `dir`.
@@ -92,12 +92,25 @@ fn file_section(path: &Path) -> String {
 /// The full description of node `node`.
 pub fn describe_node(node: &FoundNode) -> String {
     let mut out = String::new();
+    let failure = read_failure(&node.path);
     let state = match activity(&node.path) {
         Some(busy) => busy.label(),
         None if node.done.is_some() => "done".to_string(),
+        None if failure.is_some() => "failed".to_string(),
+        None if is_resumable(&node.path) => {
+            "resumable: a re-run continues from its checkpoint".to_string()
+        }
         None => "incomplete (no DONE)".to_string(),
     };
     let _ = writeln!(out, "{} {} ({})", node.kind, node.key_text(), state);
+    if let Some(failure) = failure {
+        let _ = writeln!(
+            out,
+            "failed:   {} ({})",
+            failure.message,
+            rfc3339_utc(failure.failed_unix)
+        );
+    }
     let _ = writeln!(out, "pipeline: {}", node.pipeline);
     let _ = writeln!(out, "folder:   {}", node.path.display());
     // The resolved config lives in the run folder, also for an eval.
