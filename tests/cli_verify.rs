@@ -217,3 +217,41 @@ fn a_failed_report_leaves_no_stale_table() {
     assert!(!dir.join("table.md").exists(), "stale table.md left: {err}");
     assert!(!dir.join("table.csv").exists());
 }
+
+/// A fresh result computed from a dirty tree at another revision than HEAD
+/// is noted by `--dry-run` (its code may not be what that revision says).
+#[test]
+fn dry_run_notes_results_computed_from_uncommitted_code() {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(p.path())
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    git(&["init", "-q"]);
+    p.write(".gitignore", "results/\n.runner/\n");
+    git(&["add", "p.yaml", ".gitignore"]);
+    git(&["commit", "-qm", "first"]);
+    p.write("edit.txt", "uncommitted");
+    ok(&p, &["p.yaml", "--no-progress"]);
+    let dry = stdout(&p.run(&["p.yaml", "--dry-run"]));
+    assert!(!dry.contains("uncommitted"), "same revision: {dry}");
+    git(&["add", "edit.txt"]);
+    git(&["commit", "-qm", "second"]);
+    let dry = stdout(&p.run(&["p.yaml", "--dry-run"]));
+    assert!(dry.contains("0 to run"), "{dry}");
+    assert!(dry.contains("note: computed at "), "{dry}");
+    assert!(dry.contains("with uncommitted changes (HEAD is "), "{dry}");
+}

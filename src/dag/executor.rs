@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::job::JobSpec;
 use super::plan::{node_line, NodeKind, NodeState, Plan};
+use super::provenance::{git_state, read_provenance, GitState};
 use super::work::{DeviceNeed, NodeWork, Outcome};
 use crate::interrupt::StopReason;
 use crate::pipeline::select::only_argument;
@@ -322,9 +323,30 @@ pub fn execute(
     tally.summary
 }
 
+/// A note for a fresh result computed from uncommitted code at another
+/// revision than `head`: its keys name component versions, but uncommitted
+/// edits may not have bumped them.
+fn uncommitted_code_note(dir: &std::path::Path, head: &GitState) -> Option<String> {
+    let git = read_provenance(dir)?.git;
+    if git.dirty != Some(true) || git.revision == head.revision {
+        return None;
+    }
+    let short = |r: &Option<String>| {
+        r.as_deref()
+            .map_or("no revision".to_string(), |r| r.chars().take(12).collect())
+    };
+    Some(format!(
+        "computed at {} with uncommitted changes (HEAD is {}): its code may differ \
+         from what the revision says",
+        short(&git.revision),
+        short(&head.revision)
+    ))
+}
+
 /// Prints the plan (used by `--dry-run`): every node with its state and reason.
 pub fn describe_plan(plan: &Plan, force: bool) -> String {
     let to_run = plan.to_run(force);
+    let head = git_state();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -355,6 +377,11 @@ pub fn describe_plan(plan: &Plan, force: bool) -> String {
             }
             NodeState::Fresh if to_run[i] && !force => {
                 let _ = writeln!(out, "             an input is being recomputed");
+            }
+            NodeState::Fresh => {
+                if let Some(note) = uncommitted_code_note(&node.dir, &head) {
+                    let _ = writeln!(out, "             note: {note}");
+                }
             }
             _ => {}
         }
