@@ -84,7 +84,11 @@ fn the_printed_rerun_command_works_when_pasted() {
         assert_eq!(again_err.matches("FAILED  train").count(), 1, "{again_err}");
         assert!(!again_err.contains("done    train"), "{again_err}");
         assert!(again_err.contains("left out by --only"), "{again_err}");
-        assert_eq!(rerun_lines(&again_err), [line.clone()], "{again_err}");
+        assert_eq!(
+            &rerun_lines(&again_err),
+            std::slice::from_ref(line),
+            "{again_err}"
+        );
     }
     // Same folders as the first run: nothing new appeared in the defaults, and
     // the table still has both cells that finished.

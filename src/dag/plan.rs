@@ -396,7 +396,7 @@ pub fn build_plan(
         cell_nodes,
         report,
     };
-    plan.hash_inputs_of_stale_nodes();
+    plan.hash_inputs_of_running_nodes();
     Ok(plan)
 }
 
@@ -404,27 +404,28 @@ impl Plan {
     /// Hashes every fresh train or eval result that a node which must run will
     /// read; an altered one becomes stale (which may make more nodes run, whose
     /// inputs are then hashed in turn).
-    fn hash_inputs_of_stale_nodes(&mut self) {
+    fn hash_inputs_of_running_nodes(&mut self) {
         let mut hashed = vec![false; self.nodes.len()];
         loop {
             let to_run = self.to_run(false);
+            let inputs: Vec<usize> = self
+                .nodes
+                .iter()
+                .zip(&to_run)
+                .filter(|(_, run)| **run)
+                .flat_map(|(node, _)| node.deps.iter().copied())
+                .collect();
             let mut changed = false;
-            for i in 0..self.nodes.len() {
-                if !to_run[i] {
+            for d in inputs {
+                let dep = &self.nodes[d];
+                if hashed[d] || dep.kind == NodeKind::Dataset || dep.state != NodeState::Fresh {
                     continue;
                 }
-                for d in self.nodes[i].deps.clone() {
-                    let dep = &self.nodes[d];
-                    if hashed[d] || dep.kind == NodeKind::Dataset || dep.state != NodeState::Fresh {
-                        continue;
-                    }
-                    hashed[d] = true;
-                    if let Err(NotDone::Altered(files)) =
-                        check_done(&dep.dir, &dep.key, Depth::Hashes)
-                    {
-                        self.nodes[d].state = NodeState::Stale(files);
-                        changed = true;
-                    }
+                hashed[d] = true;
+                if let Err(NotDone::Altered(files)) = check_done(&dep.dir, &dep.key, Depth::Hashes)
+                {
+                    self.nodes[d].state = NodeState::Stale(files);
+                    changed = true;
                 }
             }
             if !changed {
