@@ -136,19 +136,77 @@ pub fn load_pipeline_checked(
     overrides: &[String],
     check: CellCheck,
 ) -> Result<LoadedPipeline, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ConfigError::file(path, "pipeline file not found"))
-        }
-        Err(e) => {
-            return Err(ConfigError::file(
-                path,
-                format!("cannot read pipeline file: {e}"),
-            ))
+    let text = read_text(path, "pipeline")?;
+    load_text(path, &text, overrides, check)
+}
+
+/// The text of the `what` file at `path` ("pipeline", "profile"). Only a regular
+/// file is opened: a FIFO would block the read until something writes to it, and
+/// a device or socket is no file of settings either.
+fn read_text(path: &Path, what: &str) -> Result<String, ConfigError> {
+    let cannot_read = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ConfigError::file(path, format!("{what} file not found"))
+        } else {
+            ConfigError::file(path, format!("cannot read {what} file: {e}"))
         }
     };
-    load_text(path, &text, overrides, check)
+    let metadata = std::fs::metadata(path).map_err(cannot_read)?;
+    if metadata.is_dir() {
+        return Err(ConfigError::file(
+            path,
+            format!("is a directory, not a {what} file"),
+        ));
+    }
+    if !metadata.is_file() {
+        return Err(ConfigError::file(
+            path,
+            format!(
+                "not a regular file ({}); give the {what} file itself",
+                special_file_kind(&metadata.file_type())
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(cannot_read)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let bad = e.as_bytes()[valid.len()];
+        // `valid` is UTF-8 up to here, so its last line counts characters.
+        let before = std::str::from_utf8(valid).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        ConfigError {
+            line: Some(line),
+            column: Some(column),
+            ..ConfigError::file(
+                path,
+                format!("not UTF-8 text (byte 0x{bad:02x}); a {what} file is YAML text"),
+            )
+        }
+    })
+}
+
+/// What kind of file system entry other than a regular file or a directory
+/// `kind` is, e.g. "a FIFO".
+fn special_file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = kind;
+    "a special file"
 }
 
 /// As [`load_pipeline`], with the file's `text` already read; `path` names the
@@ -333,13 +391,7 @@ pub fn load_typed_file<T: serde::de::DeserializeOwned + Default>(
     path: &Path,
     what: &str,
 ) -> Result<TypedFile<T>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ConfigError::file(path, format!("{what} file not found"))
-        } else {
-            ConfigError::file(path, format!("cannot read {what} file: {e}"))
-        }
-    })?;
+    let text = read_text(path, what)?;
     let locations = Locations::parse(&text);
     let ctx = Context {
         file: path,
@@ -973,6 +1025,44 @@ mod tests {
         assert_eq!(
             (err.line, err.key.as_deref()),
             (Some(3), Some("train.epochs"))
+        );
+    }
+
+    /// Only a regular file of UTF-8 text is read; a FIFO would block the read.
+    #[test]
+    fn only_regular_text_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_pipeline(dir.path(), &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: is a directory, not a pipeline file",
+                dir.path().display()
+            )
+        );
+        #[cfg(unix)]
+        {
+            let err = load_pipeline(Path::new("/dev/null"), &[]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "/dev/null: not a regular file (a character device); give the pipeline file itself"
+            );
+            let socket = dir.path().join("s.yaml");
+            let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+            let err = load_pipeline(&socket, &[]).unwrap_err();
+            assert!(
+                err.to_string().contains("not a regular file (a socket)"),
+                "{err}"
+            );
+        }
+        let file = dir.path().join("p.yaml");
+        std::fs::write(&file, b"dataset: {name: shapes}\nname: \"ab\xffc\"\n").unwrap();
+        let err = load_pipeline(&file, &[]).unwrap_err();
+        assert_eq!((err.line, err.column), (Some(2), Some(10)));
+        assert!(
+            err.to_string()
+                .ends_with("not UTF-8 text (byte 0xff); a pipeline file is YAML text"),
+            "{err}"
         );
     }
 
