@@ -209,6 +209,33 @@ fn special_file_kind(kind: &std::fs::FileType) -> &'static str {
     "a special file"
 }
 
+/// The [`ConfigError`] for a YAML reading error `e` in `text` (the file `path`):
+/// placed where the reader stopped, a repeated key named by its dotted path.
+fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
+    let location = e.location().filter(|l| l.line() > 0);
+    let at = location.map(|l| (l.line() as usize, l.column() as usize));
+    let mut message = yaml_message(e);
+    let mut key = None;
+    if message.starts_with("duplicate key") {
+        if let Some(at) = at {
+            key = Locations::key_at(text, at);
+            let first = key
+                .as_deref()
+                .and_then(|k| Locations::parse(text).of(k))
+                .filter(|&first| first != at);
+            if let Some((line, _)) = first {
+                message.push_str(&format!(" (first written at line {line})"));
+            }
+        }
+    }
+    ConfigError {
+        line: at.map(|a| a.0),
+        column: at.map(|a| a.1),
+        key,
+        ..ConfigError::file(path, message)
+    }
+}
+
 /// As [`load_pipeline`], with the file's `text` already read; `path` names the
 /// file in errors and gives the default pipeline name (its stem).
 pub fn load_pipeline_str(
@@ -233,15 +260,8 @@ fn load_text(
     if only_comments {
         return Err(ConfigError::file(path, "pipeline file is empty"));
     }
-    let mut tree: Value =
-        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
-            let location = e.location().filter(|l| l.line() > 0);
-            ConfigError {
-                line: location.map(|l| l.line() as usize),
-                column: location.map(|l| l.column() as usize),
-                ..ConfigError::file(path, format!("invalid YAML: {}", yaml_message(&e)))
-            }
-        })?;
+    let mut tree: Value = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| yaml_error(path, text, &e))?;
     let locations = Locations::parse(text);
     let Some(map) = tree.as_object_mut() else {
         let (line, column) = locations.of("").unwrap_or((1, 1));
@@ -404,14 +424,8 @@ pub fn load_typed_file<T: serde::de::DeserializeOwned + Default>(
     let tree: Value = if only_comments {
         Value::Object(Default::default())
     } else {
-        serde_saphyr::from_str_with_options(&text, yaml_options()).map_err(|e| {
-            let location = e.location().filter(|l| l.line() > 0);
-            ConfigError {
-                line: location.map(|l| l.line() as usize),
-                column: location.map(|l| l.column() as usize),
-                ..ConfigError::file(path, format!("invalid YAML: {}", yaml_message(&e)))
-            }
-        })?
+        serde_saphyr::from_str_with_options(&text, yaml_options())
+            .map_err(|e| yaml_error(path, &text, &e))?
     };
     if !tree.is_object() {
         return Err(ctx.at_file(
@@ -1064,6 +1078,83 @@ mod tests {
                 .ends_with("not UTF-8 text (byte 0xff); a pipeline file is YAML text"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn repeated_keys_are_named_with_their_path() {
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain:\n  epochs: 1\n  epochs: 2\n",
+            &[],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:4:3: train.epochs: duplicate key `epochs` (first written at line 3)"
+        );
+        assert_eq!(err.key.as_deref(), Some("train.epochs"));
+        let (_, shown) = error(
+            "dataset: {name: shapes}\nsweep:\n  model.upsampler: [convt]\n  model.upsampler: [n15]\n",
+            &[],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:4:3: sweep.model.upsampler: duplicate key `model.upsampler` (first written at line 3)"
+        );
+        let (_, shown) = error("dataset: {name: shapes}\ndataset: {name: mnist}\n", &[]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:2:1: duplicate key `dataset` (first written at line 1)"
+        );
+        assert!(!shown.contains("Policy"), "{shown}");
+    }
+
+    #[test]
+    fn yaml_limits_are_named_in_words() {
+        let seeds: Vec<String> = (0..260_000).map(|i| i.to_string()).collect();
+        let text = format!(
+            "dataset: {{name: shapes}}\nsweep: {{train.seed: [{}]}}\n",
+            seeds.join(",")
+        );
+        let (err, shown) = error(&text, &[]);
+        assert_eq!(err.line, Some(2));
+        assert!(
+            shown.ends_with("too many YAML nodes: more than 250000 values, lists and mappings (a pipeline needs a few hundred)"),
+            "{shown}"
+        );
+        let mut bomb =
+            String::from("dataset: {name: shapes}\nx:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (name, previous) in [
+            ("b", "a"),
+            ("c", "b"),
+            ("d", "c"),
+            ("e", "d"),
+            ("f", "e"),
+            ("g", "f"),
+        ] {
+            let items = vec![format!("*{previous}"); 10].join(", ");
+            bomb.push_str(&format!("  {name}: &{name} [{items}]\n"));
+        }
+        let (_, shown) = error(&bomb, &[]);
+        assert!(
+            shown.contains("once aliases are expanded")
+                && shown.ends_with("(a pipeline needs a few hundred)"),
+            "{shown}"
+        );
+        let (_, shown) = error(
+            &format!(
+                "dataset: {{name: shapes}}\nx: {}{}\n",
+                "[".repeat(5000),
+                "]".repeat(5000)
+            ),
+            &[],
+        );
+        assert!(shown.contains("nested"), "{shown}");
+        let (err, shown) = error("dataset: {name: shapes}\n---\ntrain: {}\n", &[]);
+        assert_eq!(err.line, Some(3));
+        assert!(
+            shown.ends_with("a second YAML document starts here; a pipeline file holds one"),
+            "{shown}"
+        );
+        assert!(!shown.contains("from_str"), "{shown}");
     }
 
     #[test]
