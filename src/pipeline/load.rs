@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::display;
 use super::locate::Locations;
 use super::overrides::{
-    get_path, kind_of, override_text, parse_override, set_path, value_text, yaml_message,
-    yaml_options, Override,
+    get_path, kind_of, non_finite, override_text, parse_override, set_path, value_text,
+    yaml_message, yaml_options, Override,
 };
 use super::resolve::check_table;
 use super::schema::{ConfigIssue, Metric, Pipeline, ReportConfig, ResolvedPipeline};
@@ -434,7 +434,7 @@ pub fn load_typed_file<T: serde::de::DeserializeOwned + Default>(
         ));
     }
     let value: T = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
-        let (key, message) = explain_type_error(&e, &tree);
+        let (key, message) = explain_type_error(&e, &tree, &first_type_error::<T>);
         ctx.at_file(&key, message)
     })?;
     Ok(TypedFile {
@@ -568,7 +568,7 @@ impl CellBuild<'_> {
         }
 
         let pipeline: Pipeline = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
-            let (path, message) = explain_type_error(&e, &tree);
+            let (path, message) = explain_type_error(&e, &tree, &first_type_error::<Pipeline>);
             self.error(&applied, &path, message)
         })?;
         let resolved = pipeline
@@ -677,9 +677,12 @@ fn did_you_mean(word: &str, candidates: &[&str]) -> String {
 /// Turns a typing error into (dotted path, message), with the path pointing at
 /// the offending key and the message in runner's words where serde's are
 /// unclear.
+///
+/// `probe` types a changed tree the same way (see [`first_type_error`]).
 fn explain_type_error(
     error: &serde_path_to_error::Error<serde_json::Error>,
     tree: &Value,
+    probe: &dyn Fn(&Value) -> Option<(String, String)>,
 ) -> (String, String) {
     let path = dotted(error.path());
     let message = error.inner().to_string();
@@ -754,7 +757,146 @@ fn explain_type_error(
             );
         }
     }
-    (path, message)
+    if let Some(list) = list_for_mapping(&path, tree, probe) {
+        return (list, "invalid type: list, expected a mapping".to_string());
+    }
+    if let Some(message) = number_problem(&message, get_path(tree, &path)) {
+        return (path, message);
+    }
+    (path, plain_words(&message))
+}
+
+/// The first typing error of `tree` read as a `T`, as (dotted path, serde's
+/// message); `None` when it types.
+fn first_type_error<T: serde::de::DeserializeOwned>(tree: &Value) -> Option<(String, String)> {
+    serde_path_to_error::deserialize::<_, T>(tree.clone())
+        .err()
+        .map(|e| (dotted(e.path()), e.inner().to_string()))
+}
+
+/// When the error at `path` comes from a list written where a mapping belongs
+/// (serde reads a struct from a list field by field: `model: [1, 2]` fails at
+/// `model.0`), the path of that list. Found by retyping with the list replaced
+/// by an empty mapping: the list was the mistake unless a list is expected there.
+fn list_for_mapping(
+    path: &str,
+    tree: &Value,
+    probe: &dyn Fn(&Value) -> Option<(String, String)>,
+) -> Option<String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let list = (1..segments.len()).rev().find_map(|n| {
+        let prefix = segments[..n].join(".");
+        let is_list = get_path(tree, &prefix).is_some_and(Value::is_array);
+        (is_list && segments[n].parse::<usize>().is_ok()).then_some(prefix)
+    })?;
+    let mut retyped = tree.clone();
+    set_path(&mut retyped, &list, Value::Object(Default::default())).ok()?;
+    let wants_list = probe(&retyped).is_some_and(|(at, message)| {
+        at == list
+            && [
+                "expected a sequence",
+                "expected an array",
+                "expected a tuple",
+            ]
+            .iter()
+            .any(|words| message.contains(words))
+    });
+    (!wants_list).then_some(list)
+}
+
+/// The range of the integer type serde names (`u32`).
+fn integer_range(type_name: &str) -> Option<(i128, i128)> {
+    match type_name {
+        "u8" => Some((0, u8::MAX.into())),
+        "u16" => Some((0, u16::MAX.into())),
+        "u32" => Some((0, u32::MAX.into())),
+        "u64" => Some((0, u64::MAX.into())),
+        "usize" => Some((0, usize::MAX as i128)),
+        "i8" => Some((i8::MIN.into(), i8::MAX.into())),
+        "i16" => Some((i16::MIN.into(), i16::MAX.into())),
+        "i32" => Some((i32::MIN.into(), i32::MAX.into())),
+        "i64" => Some((i64::MIN.into(), i64::MAX.into())),
+        _ => None,
+    }
+}
+
+/// A number that does not fit its key, in words: out of the integer type's
+/// range, a fraction or exponent where a whole number belongs, or `.nan`/`.inf`
+/// (see [`non_finite`]). `None` for other messages.
+fn number_problem(message: &str, value: Option<&Value>) -> Option<String> {
+    let (problem, expected) = message.rsplit_once(", expected ")?;
+    let is_float = matches!(expected, "f64" | "f32");
+    let range = integer_range(expected);
+    if !is_float && range.is_none() {
+        return None;
+    }
+    let whole = |got: &str| match range {
+        Some((min, max)) => format!("must be a whole number from {min} to {max}, got {got}"),
+        None => format!("must be a whole number, got {got}"),
+    };
+    if let Some(spelling) = value.and_then(non_finite) {
+        return Some(if is_float {
+            format!("must be a finite number, got {spelling}")
+        } else {
+            whole(spelling)
+        });
+    }
+    if is_float {
+        return None;
+    }
+    let quoted = backticked(problem).first().copied()?;
+    if problem.starts_with("invalid value: integer `") {
+        return Some(whole(quoted));
+    }
+    if problem.starts_with("invalid type: floating point `") {
+        let x: f64 = quoted.parse().ok()?;
+        if x.fract() != 0.0 {
+            return Some(format!("must be a whole number, got {quoted}"));
+        }
+        let (min, max) = range?;
+        // `as` saturates, so a float beyond i128 does not fit either.
+        let whole_x = x as i128;
+        if whole_x as f64 != x || whole_x < min || whole_x > max {
+            return Some(whole(quoted));
+        }
+        return Some(format!(
+            "must be a whole number written without a decimal point or exponent, got {quoted}"
+        ));
+    }
+    None
+}
+
+/// serde's type words in runner's: `u32` -> a whole number, `f64` -> a number,
+/// `struct X` -> a mapping, `sequence` -> a list, and so on.
+fn plain_words(message: &str) -> String {
+    let Some((problem, expected)) = message.rsplit_once(", expected ") else {
+        return message.to_string();
+    };
+    let problem = match problem {
+        "invalid type: sequence" => "invalid type: list",
+        "invalid type: map" => "invalid type: mapping",
+        "invalid type: unit value" => "invalid type: null",
+        other => other,
+    };
+    let expected = if integer_range(expected).is_some() {
+        "a whole number".to_string()
+    } else if let Some(n) = expected
+        .strip_prefix("an array of length ")
+        .or_else(|| expected.strip_prefix("a tuple of size "))
+    {
+        format!("a list of {n} items")
+    } else {
+        match expected {
+            "f64" | "f32" => "a number",
+            "a sequence" => "a list",
+            "a map" | "map" => "a mapping",
+            "string or map" => "a name or a mapping",
+            other if other.starts_with("struct ") => "a mapping",
+            other => other,
+        }
+        .to_string()
+    };
+    format!("{problem}, expected {expected}")
 }
 
 /// "unknown key `x` (did you mean `y`?); valid keys: a, b".
@@ -1025,14 +1167,14 @@ mod tests {
     }
 
     #[test]
-    fn wrong_type_keeps_serde_wording_with_the_path() {
+    fn wrong_type_names_the_path_in_plain_words() {
         let (err, shown) = error(
             "dataset: {name: shapes}\nloss:\n  terms: [{bce: {}}, {fft: {weight: abc}}]\n",
             &[],
         );
         assert_eq!(
             shown,
-            "pipelines/x.yaml:3:29: loss.terms.1.fft.weight: invalid type: string \"abc\", expected f64"
+            "pipelines/x.yaml:3:29: loss.terms.1.fft.weight: invalid type: string \"abc\", expected a number"
         );
         assert_eq!(err.key.as_deref(), Some("loss.terms.1.fft.weight"));
         let (err, _) = error("dataset: {name: shapes}\ntrain:\n  epochs: many\n", &[]);
@@ -1040,6 +1182,173 @@ mod tests {
             (err.line, err.key.as_deref()),
             (Some(3), Some("train.epochs"))
         );
+    }
+
+    /// No Rust type names: a section is a mapping, a count a whole number in its
+    /// range, a list a list.
+    #[test]
+    fn type_errors_speak_of_mappings_lists_and_numbers() {
+        let (err, shown) = error("dataset: garbage\n", &[]);
+        assert_eq!(err.key.as_deref(), Some("dataset"));
+        assert!(
+            shown.ends_with("dataset: invalid type: string \"garbage\", expected a mapping"),
+            "{shown}"
+        );
+        let (_, shown) = error(MINIMAL, &["dataset=garbage"]);
+        assert!(shown.ends_with("expected a mapping"), "{shown}");
+        // A list where a mapping belongs is named at the list, not at its first item.
+        let (err, shown) = error("dataset: {name: shapes}\nmodel: [1, 2]\n", &[]);
+        assert_eq!((err.line, err.key.as_deref()), (Some(2), Some("model")));
+        assert!(
+            shown.ends_with("model: invalid type: list, expected a mapping"),
+            "{shown}"
+        );
+        let (err, _) = error(
+            "dataset: {name: shapes}\nsweep: {train.seed: [0, 1]}\nreport: {table: [train.seed]}\n",
+            &[],
+        );
+        assert_eq!(err.key.as_deref(), Some("report.table"));
+        // ... but an item of a real list keeps its own path.
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain: {optimizer: {adam: {betas: [0.9, x]}}}\n",
+            &[],
+        );
+        assert_eq!(
+            err.key.as_deref(),
+            Some("train.optimizer.adam.betas.1"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("expected a number"), "{shown}");
+        let (_, shown) = error(
+            "dataset: {name: shapes}\ntrain: {optimizer: {adam: {betas: [0.9]}}}\n",
+            &[],
+        );
+        assert!(
+            shown.ends_with("invalid length 1, expected a list of 2 items"),
+            "{shown}"
+        );
+        for (text, words) in [
+            (
+                "epochs: many",
+                "invalid type: string \"many\", expected a whole number",
+            ),
+            (
+                "epochs: null",
+                "invalid type: null, expected a whole number",
+            ),
+            ("epochs: 1.5", "must be a whole number, got 1.5"),
+            (
+                "epochs: 2.0",
+                "must be a whole number written without a decimal point or exponent, got 2.0",
+            ),
+            (
+                "epochs: -1",
+                "must be a whole number from 0 to 4294967295, got -1",
+            ),
+            (
+                "epochs: 1000000000000",
+                "must be a whole number from 0 to 4294967295, got 1000000000000",
+            ),
+            (
+                "epochs: 1e23",
+                "must be a whole number from 0 to 4294967295, got 1e+23",
+            ),
+            (
+                "seed: 18446744073709551616",
+                "must be a whole number from 0 to 18446744073709551615, got 1.8446744073709552e+19",
+            ),
+            ("seed: 18446744073709551615", ""),
+        ] {
+            let text = format!("dataset: {{name: shapes}}\ntrain:\n  {text}\n");
+            if words.is_empty() {
+                assert!(load(&text, &[]).is_ok(), "{text}");
+                continue;
+            }
+            let (err, shown) = error(&text, &[]);
+            assert_eq!(err.line, Some(3), "{shown}");
+            assert!(shown.ends_with(words), "{text}: {shown}");
+            assert!(!shown.contains("u32") && !shown.contains("u64"), "{shown}");
+        }
+    }
+
+    /// `.nan`, `.inf` and overflowing literals are numbers YAML can write but no
+    /// setting takes; the error names the key, wherever the value came from.
+    #[test]
+    fn non_finite_numbers_are_rejected_at_their_key() {
+        let text = "dataset: {name: shapes}\nloss:\n  terms: [{bce: {}}, {fft: {weight: .nan}}]\n";
+        let (err, shown) = error(text, &[]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:3:29: loss.terms.1.fft.weight: must be a finite number, got .nan"
+        );
+        assert_eq!(err.key.as_deref(), Some("loss.terms.1.fft.weight"));
+        for (value, spelled) in [(".inf", ".inf"), ("-.Inf", "-.inf"), ("1e999", ".inf")] {
+            let (err, shown) = error(
+                &format!("dataset: {{name: shapes}}\nloss: {{alpha: {value}}}\n"),
+                &[],
+            );
+            assert_eq!(err.key.as_deref(), Some("loss.alpha"));
+            assert!(
+                shown.ends_with(&format!(
+                    "loss.alpha: must be a finite number, got {spelled}"
+                )),
+                "{shown}"
+            );
+        }
+        let (_, shown) = error("dataset: {name: shapes}\ntrain: {epochs: .inf}\n", &[]);
+        assert!(
+            shown.ends_with("train.epochs: must be a whole number from 0 to 4294967295, got .inf"),
+            "{shown}"
+        );
+        let (_, shown) = error(MINIMAL, &["loss.alpha=.nan"]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml: -o loss.alpha=.nan: loss.alpha: must be a finite number, got .nan"
+        );
+        let (err, shown) = error(
+            "dataset: {name: shapes}\nsweep:\n  loss.alpha: [0.5, .nan]\n",
+            &[],
+        );
+        assert_eq!((err.line, err.column), (Some(3), Some(21)));
+        assert!(
+            shown.ends_with("loss.alpha: must be a finite number, got .nan (sweep value .nan)"),
+            "{shown}"
+        );
+        assert!(!shown.contains("invalid YAML"), "{shown}");
+        // As text, the same spelling is just text.
+        assert_eq!(
+            load("name: .inf\ndataset: {name: shapes}\n", &[])
+                .unwrap()
+                .name,
+            ".inf"
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_named_with_their_path() {
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain:\n  epochs: 1\n  epochs: 2\n",
+            &[],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:4:3: train.epochs: duplicate key `epochs` (first written at line 3)"
+        );
+        assert_eq!(err.key.as_deref(), Some("train.epochs"));
+        let (_, shown) = error(
+            "dataset: {name: shapes}\nsweep:\n  model.upsampler: [convt]\n  model.upsampler: [n15]\n",
+            &[],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:4:3: sweep.model.upsampler: duplicate key `model.upsampler` (first written at line 3)"
+        );
+        let (_, shown) = error("dataset: {name: shapes}\ndataset: {name: mnist}\n", &[]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:2:1: duplicate key `dataset` (first written at line 1)"
+        );
+        assert!(!shown.contains("Policy"), "{shown}");
     }
 
     /// Only a regular file of UTF-8 text is read; a FIFO would block the read.
@@ -1078,33 +1387,6 @@ mod tests {
                 .ends_with("not UTF-8 text (byte 0xff); a pipeline file is YAML text"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn repeated_keys_are_named_with_their_path() {
-        let (err, shown) = error(
-            "dataset: {name: shapes}\ntrain:\n  epochs: 1\n  epochs: 2\n",
-            &[],
-        );
-        assert_eq!(
-            shown,
-            "pipelines/x.yaml:4:3: train.epochs: duplicate key `epochs` (first written at line 3)"
-        );
-        assert_eq!(err.key.as_deref(), Some("train.epochs"));
-        let (_, shown) = error(
-            "dataset: {name: shapes}\nsweep:\n  model.upsampler: [convt]\n  model.upsampler: [n15]\n",
-            &[],
-        );
-        assert_eq!(
-            shown,
-            "pipelines/x.yaml:4:3: sweep.model.upsampler: duplicate key `model.upsampler` (first written at line 3)"
-        );
-        let (_, shown) = error("dataset: {name: shapes}\ndataset: {name: mnist}\n", &[]);
-        assert_eq!(
-            shown,
-            "pipelines/x.yaml:2:1: duplicate key `dataset` (first written at line 1)"
-        );
-        assert!(!shown.contains("Policy"), "{shown}");
     }
 
     #[test]

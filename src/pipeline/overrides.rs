@@ -28,13 +28,25 @@ impl Override {
 }
 
 /// YAML parser options shared by pipeline files and override values: YAML 1.2
-/// booleans, duplicate keys rejected, one-line error messages.
+/// booleans, duplicate keys rejected, one-line error messages. `.nan`, `.inf` and
+/// `-.inf` (and literals too large for a 64-bit float) are read as those strings,
+/// so that typing rejects them at their key path (see [`non_finite`]).
 pub fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.strict_booleans = true;
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::AsString;
     options.with_snippet = false;
     options
+}
+
+/// The spelling of a non-finite number as the YAML reader passes it on (a string,
+/// see [`yaml_options`]), or `None` for any other value.
+pub fn non_finite(value: &Value) -> Option<&str> {
+    match value.as_str()? {
+        s @ (".nan" | ".inf" | "-.inf") => Some(s),
+        _ => None,
+    }
 }
 
 /// The problem a serde-saphyr error describes, in runner's words and without
@@ -377,8 +389,23 @@ mod tests {
         assert_eq!(values(" train.epochs = 5 "), vec![json!(5)]);
     }
 
+    /// Non-finite numbers pass through as their canonical spelling, for typing to
+    /// reject at the key that gets them.
     #[test]
-    fn value_errors_are_in_runners_words() {
+    fn non_finite_numbers_read_as_their_spelling() {
+        for (text, spelled) in [
+            (".nan", ".nan"),
+            (".NaN", ".nan"),
+            (".inf", ".inf"),
+            ("+.inf", ".inf"),
+            ("-.Inf", "-.inf"),
+            ("1e999", ".inf"),
+        ] {
+            let value = parse_value(text).unwrap();
+            assert_eq!(non_finite(&value), Some(spelled), "{text}");
+        }
+        assert_eq!(non_finite(&json!(1.5)), None);
+        assert_eq!(non_finite(&json!("nan")), None);
         let err = parse_value("{a: 1, a: 2}").unwrap_err();
         assert_eq!(
             err,
