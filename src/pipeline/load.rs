@@ -293,6 +293,13 @@ fn load_text(
                 "overrides cannot change the sweep block; sweep from the command line with -o KEY=a,b",
             ));
         }
+        if let Some(earlier) = parsed.iter().find(|p: &&Override| p.key == o.key) {
+            let message = format!(
+                "{} is already set by -o {}; give each key once",
+                o.key, earlier.text
+            );
+            return Err(ctx.at_override(text, Some(&o.key), message));
+        }
         parsed.push(o);
     }
 
@@ -1349,6 +1356,27 @@ mod tests {
             "pipelines/x.yaml:2:1: duplicate key `dataset` (first written at line 1)"
         );
         assert!(!shown.contains("Policy"), "{shown}");
+    }
+
+    #[test]
+    fn a_key_given_twice_with_o_is_an_error() {
+        let (err, shown) = error(
+            MINIMAL,
+            &["train.epochs=2", "train.seed=1", "train.epochs=3"],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml: -o train.epochs=3: train.epochs is already set by -o train.epochs=2; give each key once"
+        );
+        assert_eq!(err.key.as_deref(), Some("train.epochs"));
+        // Spaces around the key do not make another key.
+        assert!(load(MINIMAL, &["train.epochs=2", " train.epochs =3"]).is_err());
+        // A section and a key inside it are different keys.
+        let p = load(MINIMAL, &["train={epochs: 2}", "train.seed=4"]).unwrap();
+        assert_eq!(
+            (p.cells[0].config.train.epochs, p.cells[0].config.train.seed),
+            (2, 4)
+        );
     }
 
     /// Only a regular file of UTF-8 text is read; a FIFO would block the read.
