@@ -3,7 +3,120 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
 use common::{stderr, stdout, Project, TINY};
+
+/// How long a test waits for a line before it gives up (a loaded machine is
+/// slow, but a missing line is a failure, not a reason to go on).
+const LINE_LIMIT: Duration = Duration::from_secs(180);
+
+/// A `runner` started in the background whose stderr is read line by line on a
+/// thread (so the child never blocks on a full pipe) and forwarded through a
+/// channel: the test synchronises on what the runner prints, never on sleeps.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+    /// Every stderr line received so far.
+    seen: Vec<String>,
+}
+
+impl Running {
+    /// Starts `runner args` in `p`, stdout discarded.
+    fn start(p: &Project, args: &[&str]) -> Running {
+        let mut child = p
+            .command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runner starts");
+        let stderr = child.stderr.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The process id, for signals.
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the first line that contains `text` and returns it; panics with
+    /// everything printed so far if the runner ends or [`LINE_LIMIT`] passes first.
+    fn wait_for(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + LINE_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no line with `{text}` within {LINE_LIMIT:?}; stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "runner closed stderr before a line with `{text}`; stderr:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Reads stderr to its end, then waits for the exit; returns the status and
+    /// the whole of stderr.
+    fn finish(mut self) -> (ExitStatus, String) {
+        while let Ok(line) = self.lines.recv() {
+            self.seen.push(line);
+        }
+        let status = self.child.wait().unwrap();
+        (status, self.seen.join("\n"))
+    }
+}
+
+/// Sends SIGINT to process `pid`.
+#[cfg(unix)]
+fn interrupt(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The run folders under `results/tiny/runs` of `p`.
+fn run_dirs(p: &Project) -> Vec<PathBuf> {
+    std::fs::read_dir(p.path().join("results/tiny/runs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
+/// Whether `dir` holds a finished node.
+fn is_done(dir: &Path) -> bool {
+    dir.join("DONE").exists()
+}
 
 #[test]
 fn second_run_is_fresh_and_writes_summary() {
@@ -196,25 +309,34 @@ fn diverging_cell_fails_alone_with_rerun_command() {
     );
 }
 
+/// Two runners on the same pipeline and results folder, the second started
+/// while the first holds the lock of a training node: the second must find it
+/// busy (and say so), work on the other cell meanwhile, and no node is computed
+/// twice.
 #[test]
 fn two_processes_never_run_a_node_twice() {
     let p = Project::new();
-    let text = format!("{TINY}sweep:\n  train.seed: [0, 1]\n");
-    p.write("p.yaml", &text);
-    let a = p
-        .command(&["p.yaml", "--no-progress"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let b = p
-        .command(&["p.yaml", "--no-progress"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
-    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
-    let both = stderr(&a) + &stderr(&b);
+    let text = TINY
+        .replace("train_images: 64", "train_images: 256")
+        .replace("epochs: 1", "epochs: 10");
+    p.write("p.yaml", &format!("{text}sweep:\n  train.seed: [0, 1]\n"));
+    let mut a = Running::start(&p, &["p.yaml", "--no-progress"]);
+    // After its first epoch, `a` holds the first training node for 9 more.
+    a.wait_for("epoch 1/10 done");
+    let b = Running::start(&p, &["p.yaml", "--no-progress"]);
+    let (status_a, err_a) = a.finish();
+    let (status_b, err_b) = b.finish();
+    assert_eq!(status_a.code(), Some(0), "{err_a}");
+    assert_eq!(status_b.code(), Some(0), "{err_b}");
+    assert!(
+        err_b.contains("busy    train"),
+        "the second runner must have found the training node the first held:\n{err_b}"
+    );
+    let both = format!("{err_a}\n{err_b}");
+    assert!(
+        both.contains("(finished by another runner)"),
+        "one runner must have taken the other's result:\n{both}"
+    );
     let trained = both
         .lines()
         .filter(|l| l.trim_start().starts_with("done") && l.contains("train "))
@@ -227,40 +349,34 @@ fn two_processes_never_run_a_node_twice() {
     assert!(stdout(&again).contains("0 to run"), "{}", stdout(&again));
 }
 
+/// SIGINT during training: the runner stops after the current step, saves the
+/// checkpoint, exits 130 and leaves nothing that looks complete.
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_cleanly_with_exit_130() {
     let p = Project::new();
     let text = TINY
-        .replace("train_images: 64", "train_images: 4000")
+        .replace("train_images: 64", "train_images: 256")
         .replace("epochs: 1", "epochs: 50");
     p.write("p.yaml", &text);
-    let mut child = p
-        .command(&["p.yaml", "--no-progress"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until training has started (the dataset is built first).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let run_dir = p.path().join("results/tiny/runs");
-    while !run_dir.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let _ = child.wait();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-    // Nothing that looks complete: no DONE in any run, no summary table.
-    for entry in std::fs::read_dir(&run_dir).unwrap().flatten() {
-        if entry.path().is_dir() {
-            assert!(!entry.path().join("DONE").exists());
-        }
-    }
+    let mut run = Running::start(&p, &["p.yaml", "--no-progress"]);
+    // Training is under way (the dataset is built first) and 49 epochs are left.
+    run.wait_for("epoch 1/50 done");
+    interrupt(run.pid());
+    let (status, err) = run.finish();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupt: stopping after the current step"),
+        "{err}"
+    );
+    assert!(err.contains("the checkpoint is saved"), "{err}");
+    assert!(err.contains("re-run the same command to continue"), "{err}");
+    // Nothing that looks complete: no DONE in any run, no summary table; the
+    // checkpoint to resume from is there.
+    let runs = run_dirs(&p);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(!is_done(&runs[0]));
+    assert!(runs[0].join("checkpoint.safetensors").is_file());
     assert!(!p.path().join("results/tiny/summary.csv").exists());
 }
 
@@ -304,43 +420,29 @@ fn sigkill_mid_training_resumes_to_the_same_result() {
 
     let killed = Project::new();
     killed.write("p.yaml", &text);
-    let mut child = killed
-        .command(&["p.yaml", "--no-progress"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let runs = killed.path().join("results/tiny/runs");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let checkpoint = loop {
-        let found = std::fs::read_dir(&runs)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path().join("checkpoint.safetensors"))
-            .find(|p| p.exists());
-        if let Some(found) = found {
-            break found;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    // Into the next epoch, then kill without warning.
-    std::thread::sleep(std::time::Duration::from_millis(150));
-    child.kill().unwrap();
-    let _ = child.wait();
-    assert!(checkpoint.exists());
+    let mut run = Running::start(&killed, &["p.yaml", "--no-progress"]);
+    // The checkpoint of epoch 1 is written before its line is printed; kill
+    // without warning inside epoch 2.
+    run.wait_for("epoch 1/8 done");
+    run.child.kill().unwrap();
+    let (status, err) = run.finish();
+    assert_eq!(status.code(), None, "killed by a signal: {err}");
+    let runs = run_dirs(&killed);
+    assert_eq!(runs.len(), 1, "{runs:?}");
     assert!(
-        !checkpoint.with_file_name("DONE").exists(),
-        "killed before the end"
+        runs[0].join("checkpoint.safetensors").is_file(),
+        "no checkpoint to resume from:\n{err}"
     );
+    assert!(!is_done(&runs[0]), "killed before the end:\n{err}");
 
     let out = killed.run(&["p.yaml", "--no-progress"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("resuming after epoch"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains(": resuming after epoch") && !l.contains("after epoch 0,")),
+        "resumes from a finished epoch:\n{err}"
+    );
     assert_eq!(
         metric_columns(&killed),
         metric_columns(&whole),

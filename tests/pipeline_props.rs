@@ -1,10 +1,12 @@
-//! Property tests of pipeline keys: the key of a resolved config depends on the
-//! values it uses, not on how the file is written.
+//! Property tests of pipeline keys, taken from the planner: the dataset, train
+//! and eval keys of a cell depend on the values each node uses (and its
+//! parent's key), not on how the file is written nor on values other nodes use.
 
 use std::path::Path;
 
 use proptest::prelude::*;
-use runner::pipeline::key::{node_key, NodeKey};
+use runner::dag::{build_plan, NodeKind, Plan, Store};
+use runner::pipeline::key::NodeKey;
 use runner::pipeline::load::load_pipeline_str;
 
 /// A few fields of a pipeline; `None` means "not written" (the default applies).
@@ -21,24 +23,22 @@ struct Fields {
     alpha: Option<Option<f64>>,
     channels: Option<u32>,
     train_seed: Option<u64>,
+    eval_images: Option<u32>,
 }
 
-/// The values a pipeline with `f` actually uses (defaults filled in).
-type Effective = (
-    u64,
-    u32,
-    u64,
-    bool,
-    u32,
-    &'static str,
-    u64,
-    Option<u64>,
-    u32,
-    u64,
-);
+/// The dataset values a pipeline with `f` uses (defaults filled in).
+type DatasetValues = (u32, u64);
+/// The model, train and loss values it uses.
+type TrainValues = (u64, u32, u64, bool, u32, &'static str, u64, Option<u64>);
+/// The eval values it uses.
+type EvalValues = u32;
 
 impl Fields {
-    fn effective(&self) -> Effective {
+    fn dataset_values(&self) -> DatasetValues {
+        (self.channels.unwrap_or(1), self.train_seed.unwrap_or(1))
+    }
+
+    fn train_values(&self) -> TrainValues {
         (
             self.lr.unwrap_or(1.0e-4).to_bits(),
             self.epochs.unwrap_or(100),
@@ -48,9 +48,11 @@ impl Fields {
             self.upsampler.unwrap_or("convt"),
             self.beta.unwrap_or(0.1).to_bits(),
             self.alpha.flatten().map(f64::to_bits),
-            self.channels.unwrap_or(1),
-            self.train_seed.unwrap_or(1),
         )
+    }
+
+    fn eval_values(&self) -> EvalValues {
+        self.eval_images.unwrap_or(1000)
     }
 }
 
@@ -86,12 +88,13 @@ fn fields() -> impl Strategy<Value = Fields> {
             ]))),
             proptest::option::of(prop::sample::select(vec![1u32, 3])),
             proptest::option::of(prop::sample::select(vec![1u64, 5])),
+            proptest::option::of(prop::sample::select(vec![8u32, 1000])),
         ),
     )
         .prop_map(
             |(
                 (lr, epochs, seed, shuffle, latent),
-                (upsampler, beta, alpha, channels, train_seed),
+                (upsampler, beta, alpha, channels, train_seed, eval_images),
             )| Fields {
                 lr,
                 epochs,
@@ -103,6 +106,7 @@ fn fields() -> impl Strategy<Value = Fields> {
                 alpha,
                 channels,
                 train_seed,
+                eval_images,
             },
         )
 }
@@ -191,6 +195,11 @@ fn render(f: &Fields, l: &Layout) -> String {
         None => {}
     }
     sections.push(("loss", loss));
+    let mut eval = Vec::new();
+    if let Some(n) = f.eval_images {
+        eval.push(("images".to_string(), n.to_string()));
+    }
+    sections.push(("eval", eval));
 
     let mut lines: Vec<String> = Vec::new();
     let sections = permute(sections, &l.order);
@@ -226,29 +235,57 @@ fn render(f: &Fields, l: &Layout) -> String {
     text
 }
 
-/// The train key of the single cell of `text`.
-fn key_of(text: &str) -> NodeKey {
-    let loaded =
-        load_pipeline_str(Path::new("p.yaml"), text, &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    assert_eq!(loaded.cells.len(), 1);
-    node_key(
-        "train",
-        &serde_json::to_value(&loaded.cells[0].config).unwrap(),
-        &[],
-    )
+/// The plan of `text` with `overrides` against an empty store: the planner
+/// computes the keys. (The only call of `build_plan` in this file.)
+fn plan_with(text: &str, overrides: &[&str]) -> Plan {
+    let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+    let loaded = load_pipeline_str(Path::new("p.yaml"), text, &overrides)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().join("cache"), dir.path().join("results"));
+    build_plan(loaded, &store, &runner::code_version::current).unwrap()
+}
+
+/// [`plan_with`] without overrides.
+fn plan_of(text: &str) -> Plan {
+    plan_with(text, &[])
+}
+
+/// The keys of one cell's nodes, as planned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Keys {
+    dataset: NodeKey,
+    train: NodeKey,
+    eval: NodeKey,
+}
+
+/// The dataset, train and eval keys of the single cell of `text`.
+fn keys_of(text: &str) -> Keys {
+    let plan = plan_of(text);
+    assert_eq!(plan.cell_nodes.len(), 1);
+    let cell = plan.cell_nodes[0];
+    let key = |i: usize, kind: NodeKind| {
+        assert_eq!(plan.nodes[i].kind, kind);
+        plan.nodes[i].key
+    };
+    Keys {
+        dataset: key(cell.dataset, NodeKind::Dataset),
+        train: key(cell.train, NodeKind::Train),
+        eval: key(cell.eval, NodeKind::Eval),
+    }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn key_ignores_layout(f in fields(), a in layout(), b in layout()) {
+    fn keys_ignore_layout(f in fields(), a in layout(), b in layout()) {
         let (ta, tb) = (render(&f, &a), render(&f, &b));
-        prop_assert_eq!(key_of(&ta), key_of(&tb), "\n{}\n---\n{}", ta, tb);
+        prop_assert_eq!(keys_of(&ta), keys_of(&tb), "\n{}\n---\n{}", ta, tb);
     }
 
     #[test]
-    fn key_ignores_explicit_defaults(f in fields(), l in layout()) {
+    fn keys_ignore_explicit_defaults(f in fields(), l in layout()) {
         let explicit = Fields {
             lr: f.lr.or(Some(1.0e-4)),
             epochs: f.epochs.or(Some(100)),
@@ -260,28 +297,90 @@ proptest! {
             alpha: f.alpha.or(Some(None)),
             channels: f.channels.or(Some(1)),
             train_seed: f.train_seed.or(Some(1)),
+            eval_images: f.eval_images.or(Some(1000)),
         };
-        prop_assert_eq!(key_of(&render(&f, &l)), key_of(&render(&explicit, &l)));
+        prop_assert_eq!(keys_of(&render(&f, &l)), keys_of(&render(&explicit, &l)));
     }
 
+    /// Each key changes exactly when a value its node uses changes, its own or
+    /// an ancestor's: the dataset key with the dataset values only, the train
+    /// key also with the model, train and loss values, the eval key also with
+    /// the eval values.
     #[test]
-    fn key_changes_iff_a_used_value_changes(a in fields(), b in fields(), la in layout(), lb in layout()) {
-        let same = a.effective() == b.effective();
+    fn each_key_changes_iff_a_value_its_node_uses_changes(
+        a in fields(), b in fields(), la in layout(), lb in layout()
+    ) {
+        let same_dataset = a.dataset_values() == b.dataset_values();
+        let same_train = same_dataset && a.train_values() == b.train_values();
+        let same_eval = same_train && a.eval_values() == b.eval_values();
         let (ta, tb) = (render(&a, &la), render(&b, &lb));
-        prop_assert_eq!(key_of(&ta) == key_of(&tb), same, "\n{}\n---\n{}", ta, tb);
+        let (ka, kb) = (keys_of(&ta), keys_of(&tb));
+        prop_assert_eq!(ka.dataset == kb.dataset, same_dataset, "dataset\n{}\n---\n{}", ta, tb);
+        prop_assert_eq!(ka.train == kb.train, same_train, "train\n{}\n---\n{}", ta, tb);
+        prop_assert_eq!(ka.eval == kb.eval, same_eval, "eval\n{}\n---\n{}", ta, tb);
     }
+}
+
+/// One override per section: which node keys it must change. A section left
+/// out of a node's key (or put into another's) fails here by name.
+#[test]
+fn each_section_is_in_the_keys_of_the_nodes_that_use_it() {
+    let base = "dataset: {name: shapes, train_images: 64, test_images: 32}\neval: {images: 8}\n";
+    let keys = |overrides: &[&str]| {
+        let plan = plan_with(base, overrides);
+        let cell = plan.cell_nodes[0];
+        [cell.dataset, cell.train, cell.eval].map(|i| plan.nodes[i].key)
+    };
+    let plain = keys(&[]);
+    // (override, changes the dataset / train / eval key)
+    let cases: [(&str, [bool; 3]); 12] = [
+        ("dataset.train_images=65", [true, true, true]),
+        ("dataset.train_seed=7", [true, true, true]),
+        ("dataset.channels=3", [true, true, true]),
+        ("model.latent=16", [false, true, true]),
+        ("model.upsampler=n15", [false, true, true]),
+        ("train.epochs=2", [false, true, true]),
+        ("train.optimizer.adam.lr=0.001", [false, true, true]),
+        ("loss.alpha=0.5", [false, true, true]),
+        ("loss.kl.beta=0.5", [false, true, true]),
+        ("eval.images=4", [false, false, true]),
+        ("train.threads=2", [false, false, false]),
+        ("train.device=cpu", [false, false, false]),
+    ];
+    let mut wrong = Vec::new();
+    for (o, expected) in cases {
+        let changed = keys(&[o]);
+        let got = [0, 1, 2].map(|i| changed[i] != plain[i]);
+        if got != expected {
+            wrong.push(format!(
+                "-o {o}: dataset/train/eval changed {got:?}, expected {expected:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
 fn sweep_cells_have_distinct_keys() {
     let text = "dataset: {name: shapes}\nsweep:\n  model.upsampler: [convt, n15]\n  loss.alpha: [0.0, 0.5]\n";
-    let loaded = load_pipeline_str(Path::new("p.yaml"), text, &[]).unwrap();
-    let mut keys: Vec<NodeKey> = loaded
-        .cells
-        .iter()
-        .map(|c| node_key("train", &serde_json::to_value(&c.config).unwrap(), &[]))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    assert_eq!(keys.len(), 4);
+    let plan = plan_of(text);
+    let distinct = |kind: NodeKind| {
+        let mut keys: Vec<NodeKey> = plan
+            .cell_nodes
+            .iter()
+            .map(|c| match kind {
+                NodeKind::Dataset => plan.nodes[c.dataset].key,
+                NodeKind::Train => plan.nodes[c.train].key,
+                _ => plan.nodes[c.eval].key,
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys.len()
+    };
+    assert_eq!(plan.cell_nodes.len(), 4);
+    // One dataset shared by the 4 cells; a training and an eval each.
+    assert_eq!(distinct(NodeKind::Dataset), 1);
+    assert_eq!(distinct(NodeKind::Train), 4);
+    assert_eq!(distinct(NodeKind::Eval), 4);
 }

@@ -500,17 +500,19 @@ mod tests {
         assert!(msg.contains("gzip-compressed"), "{msg}");
     }
 
-    /// The real MNIST files, if this checkout has them next to it (`../shared/data/
-    /// mnist`): counts, and every resized pixel equal to Pillow 13's
-    /// `Image.fromarray(img).resize((32, 32), Image.BILINEAR)` (blake3 of all output
-    /// bytes, split by split).
+    /// The real MNIST files in `data/mnist` of this checkout (the four IDX files,
+    /// gzipped or not; CI links that folder): counts, and every resized pixel equal
+    /// to Pillow 13's `Image.fromarray(img).resize((32, 32), Image.BILINEAR)`
+    /// (blake3 of all output bytes, split by split). Without the files the test
+    /// fails rather than passing without checking anything.
     #[test]
-    fn real_mnist_matches_pillow_if_present() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
-        if !root.is_dir() {
-            eprintln!("skipped: {} not found", root.display());
-            return;
-        }
+    fn real_mnist_matches_pillow() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist");
+        assert!(
+            root.is_dir(),
+            "this test needs the real MNIST files in {} (see data/README.md)",
+            root.display()
+        );
         for (split, n, golden) in [
             (Split::Train, 60_000, GOLDEN_TRAIN_32),
             (Split::Test, 10_000, GOLDEN_TEST_32),

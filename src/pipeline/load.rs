@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::display;
 use super::locate::Locations;
 use super::overrides::{
-    get_path, kind_of, override_text, parse_override, set_path, value_text, yaml_message,
-    yaml_options, Override,
+    get_path, kind_of, non_finite, override_text, parse_override, set_path, value_text,
+    yaml_message, yaml_options, Override,
 };
 use super::resolve::check_table;
 use super::schema::{ConfigIssue, Metric, Pipeline, ReportConfig, ResolvedPipeline};
@@ -152,19 +152,104 @@ pub fn load_pipeline_limited(
     check: CellCheck,
     max_cells: usize,
 ) -> Result<LoadedPipeline, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ConfigError::file(path, "pipeline file not found"))
-        }
-        Err(e) => {
-            return Err(ConfigError::file(
-                path,
-                format!("cannot read pipeline file: {e}"),
-            ))
+    let text = read_text(path, "pipeline")?;
+    load_text(path, &text, overrides, check, max_cells)
+}
+
+/// The text of the `what` file at `path` ("pipeline", "profile"). Only a regular
+/// file is opened: a FIFO would block the read until something writes to it, and
+/// a device or socket is no file of settings either.
+fn read_text(path: &Path, what: &str) -> Result<String, ConfigError> {
+    let cannot_read = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ConfigError::file(path, format!("{what} file not found"))
+        } else {
+            ConfigError::file(path, format!("cannot read {what} file: {e}"))
         }
     };
-    load_text(path, &text, overrides, check, max_cells)
+    let metadata = std::fs::metadata(path).map_err(cannot_read)?;
+    if metadata.is_dir() {
+        return Err(ConfigError::file(
+            path,
+            format!("is a directory, not a {what} file"),
+        ));
+    }
+    if !metadata.is_file() {
+        return Err(ConfigError::file(
+            path,
+            format!(
+                "not a regular file ({}); give the {what} file itself",
+                special_file_kind(&metadata.file_type())
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(cannot_read)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let bad = e.as_bytes()[valid.len()];
+        // `valid` is UTF-8 up to here, so its last line counts characters.
+        let before = std::str::from_utf8(valid).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        ConfigError {
+            line: Some(line),
+            column: Some(column),
+            ..ConfigError::file(
+                path,
+                format!("not UTF-8 text (byte 0x{bad:02x}); a {what} file is YAML text"),
+            )
+        }
+    })
+}
+
+/// What kind of file system entry other than a regular file or a directory
+/// `kind` is, e.g. "a FIFO".
+fn special_file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = kind;
+    "a special file"
+}
+
+/// The [`ConfigError`] for a YAML reading error `e` in `text` (the file `path`):
+/// placed where the reader stopped, a repeated key named by its dotted path.
+fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
+    let location = e.location().filter(|l| l.line() > 0);
+    let at = location.map(|l| (l.line() as usize, l.column() as usize));
+    let mut message = yaml_message(e);
+    let mut key = None;
+    if message.starts_with("duplicate key") {
+        if let Some(at) = at {
+            key = Locations::key_at(text, at);
+            let first = key
+                .as_deref()
+                .and_then(|k| Locations::parse(text).of(k))
+                .filter(|&first| first != at);
+            if let Some((line, _)) = first {
+                message.push_str(&format!(" (first written at line {line})"));
+            }
+        }
+    }
+    ConfigError {
+        line: at.map(|a| a.0),
+        column: at.map(|a| a.1),
+        key,
+        ..ConfigError::file(path, message)
+    }
 }
 
 /// As [`load_pipeline`], with the file's `text` already read; `path` names the
@@ -192,15 +277,8 @@ fn load_text(
     if only_comments {
         return Err(ConfigError::file(path, "pipeline file is empty"));
     }
-    let mut tree: Value =
-        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
-            let location = e.location().filter(|l| l.line() > 0);
-            ConfigError {
-                line: location.map(|l| l.line() as usize),
-                column: location.map(|l| l.column() as usize),
-                ..ConfigError::file(path, format!("invalid YAML: {}", yaml_message(&e)))
-            }
-        })?;
+    let mut tree: Value = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| yaml_error(path, text, &e))?;
     let locations = Locations::parse(text);
     let Some(map) = tree.as_object_mut() else {
         let (line, column) = locations.of("").unwrap_or((1, 1));
@@ -231,6 +309,13 @@ fn load_text(
                 Some(&o.key),
                 "overrides cannot change the sweep block; sweep from the command line with -o KEY=a,b",
             ));
+        }
+        if let Some(earlier) = parsed.iter().find(|p: &&Override| p.key == o.key) {
+            let message = format!(
+                "{} is already set by -o {}; give each key once",
+                o.key, earlier.text
+            );
+            return Err(ctx.at_override(text, Some(&o.key), message));
         }
         parsed.push(o);
     }
@@ -381,13 +466,7 @@ pub fn load_typed_file<T: serde::de::DeserializeOwned + Default>(
     path: &Path,
     what: &str,
 ) -> Result<TypedFile<T>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ConfigError::file(path, format!("{what} file not found"))
-        } else {
-            ConfigError::file(path, format!("cannot read {what} file: {e}"))
-        }
-    })?;
+    let text = read_text(path, what)?;
     let locations = Locations::parse(&text);
     let ctx = Context {
         file: path,
@@ -400,14 +479,8 @@ pub fn load_typed_file<T: serde::de::DeserializeOwned + Default>(
     let tree: Value = if only_comments {
         Value::Object(Default::default())
     } else {
-        serde_saphyr::from_str_with_options(&text, yaml_options()).map_err(|e| {
-            let location = e.location().filter(|l| l.line() > 0);
-            ConfigError {
-                line: location.map(|l| l.line() as usize),
-                column: location.map(|l| l.column() as usize),
-                ..ConfigError::file(path, format!("invalid YAML: {}", yaml_message(&e)))
-            }
-        })?
+        serde_saphyr::from_str_with_options(&text, yaml_options())
+            .map_err(|e| yaml_error(path, &text, &e))?
     };
     if !tree.is_object() {
         return Err(ctx.at_file(
@@ -416,7 +489,7 @@ pub fn load_typed_file<T: serde::de::DeserializeOwned + Default>(
         ));
     }
     let value: T = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
-        let (key, message) = explain_type_error(&e, &tree);
+        let (key, message) = explain_type_error(&e, &tree, &first_type_error::<T>);
         ctx.at_file(&key, message)
     })?;
     Ok(TypedFile {
@@ -550,7 +623,7 @@ impl CellBuild<'_> {
         }
 
         let pipeline: Pipeline = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
-            let (path, message) = explain_type_error(&e, &tree);
+            let (path, message) = explain_type_error(&e, &tree, &first_type_error::<Pipeline>);
             self.error(&applied, &path, message)
         })?;
         let resolved = pipeline
@@ -659,9 +732,12 @@ fn did_you_mean(word: &str, candidates: &[&str]) -> String {
 /// Turns a typing error into (dotted path, message), with the path pointing at
 /// the offending key and the message in runner's words where serde's are
 /// unclear.
+///
+/// `probe` types a changed tree the same way (see [`first_type_error`]).
 fn explain_type_error(
     error: &serde_path_to_error::Error<serde_json::Error>,
     tree: &Value,
+    probe: &dyn Fn(&Value) -> Option<(String, String)>,
 ) -> (String, String) {
     let path = dotted(error.path());
     let message = error.inner().to_string();
@@ -736,7 +812,146 @@ fn explain_type_error(
             );
         }
     }
-    (path, message)
+    if let Some(list) = list_for_mapping(&path, tree, probe) {
+        return (list, "invalid type: list, expected a mapping".to_string());
+    }
+    if let Some(message) = number_problem(&message, get_path(tree, &path)) {
+        return (path, message);
+    }
+    (path, plain_words(&message))
+}
+
+/// The first typing error of `tree` read as a `T`, as (dotted path, serde's
+/// message); `None` when it types.
+fn first_type_error<T: serde::de::DeserializeOwned>(tree: &Value) -> Option<(String, String)> {
+    serde_path_to_error::deserialize::<_, T>(tree.clone())
+        .err()
+        .map(|e| (dotted(e.path()), e.inner().to_string()))
+}
+
+/// When the error at `path` comes from a list written where a mapping belongs
+/// (serde reads a struct from a list field by field: `model: [1, 2]` fails at
+/// `model.0`), the path of that list. Found by retyping with the list replaced
+/// by an empty mapping: the list was the mistake unless a list is expected there.
+fn list_for_mapping(
+    path: &str,
+    tree: &Value,
+    probe: &dyn Fn(&Value) -> Option<(String, String)>,
+) -> Option<String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let list = (1..segments.len()).rev().find_map(|n| {
+        let prefix = segments[..n].join(".");
+        let is_list = get_path(tree, &prefix).is_some_and(Value::is_array);
+        (is_list && segments[n].parse::<usize>().is_ok()).then_some(prefix)
+    })?;
+    let mut retyped = tree.clone();
+    set_path(&mut retyped, &list, Value::Object(Default::default())).ok()?;
+    let wants_list = probe(&retyped).is_some_and(|(at, message)| {
+        at == list
+            && [
+                "expected a sequence",
+                "expected an array",
+                "expected a tuple",
+            ]
+            .iter()
+            .any(|words| message.contains(words))
+    });
+    (!wants_list).then_some(list)
+}
+
+/// The range of the integer type serde names (`u32`).
+fn integer_range(type_name: &str) -> Option<(i128, i128)> {
+    match type_name {
+        "u8" => Some((0, u8::MAX.into())),
+        "u16" => Some((0, u16::MAX.into())),
+        "u32" => Some((0, u32::MAX.into())),
+        "u64" => Some((0, u64::MAX.into())),
+        "usize" => Some((0, usize::MAX as i128)),
+        "i8" => Some((i8::MIN.into(), i8::MAX.into())),
+        "i16" => Some((i16::MIN.into(), i16::MAX.into())),
+        "i32" => Some((i32::MIN.into(), i32::MAX.into())),
+        "i64" => Some((i64::MIN.into(), i64::MAX.into())),
+        _ => None,
+    }
+}
+
+/// A number that does not fit its key, in words: out of the integer type's
+/// range, a fraction or exponent where a whole number belongs, or `.nan`/`.inf`
+/// (see [`non_finite`]). `None` for other messages.
+fn number_problem(message: &str, value: Option<&Value>) -> Option<String> {
+    let (problem, expected) = message.rsplit_once(", expected ")?;
+    let is_float = matches!(expected, "f64" | "f32");
+    let range = integer_range(expected);
+    if !is_float && range.is_none() {
+        return None;
+    }
+    let whole = |got: &str| match range {
+        Some((min, max)) => format!("must be a whole number from {min} to {max}, got {got}"),
+        None => format!("must be a whole number, got {got}"),
+    };
+    if let Some(spelling) = value.and_then(non_finite) {
+        return Some(if is_float {
+            format!("must be a finite number, got {spelling}")
+        } else {
+            whole(spelling)
+        });
+    }
+    if is_float {
+        return None;
+    }
+    let quoted = backticked(problem).first().copied()?;
+    if problem.starts_with("invalid value: integer `") {
+        return Some(whole(quoted));
+    }
+    if problem.starts_with("invalid type: floating point `") {
+        let x: f64 = quoted.parse().ok()?;
+        if x.fract() != 0.0 {
+            return Some(format!("must be a whole number, got {quoted}"));
+        }
+        let (min, max) = range?;
+        // `as` saturates, so a float beyond i128 does not fit either.
+        let whole_x = x as i128;
+        if whole_x as f64 != x || whole_x < min || whole_x > max {
+            return Some(whole(quoted));
+        }
+        return Some(format!(
+            "must be a whole number written without a decimal point or exponent, got {quoted}"
+        ));
+    }
+    None
+}
+
+/// serde's type words in runner's: `u32` -> a whole number, `f64` -> a number,
+/// `struct X` -> a mapping, `sequence` -> a list, and so on.
+fn plain_words(message: &str) -> String {
+    let Some((problem, expected)) = message.rsplit_once(", expected ") else {
+        return message.to_string();
+    };
+    let problem = match problem {
+        "invalid type: sequence" => "invalid type: list",
+        "invalid type: map" => "invalid type: mapping",
+        "invalid type: unit value" => "invalid type: null",
+        other => other,
+    };
+    let expected = if integer_range(expected).is_some() {
+        "a whole number".to_string()
+    } else if let Some(n) = expected
+        .strip_prefix("an array of length ")
+        .or_else(|| expected.strip_prefix("a tuple of size "))
+    {
+        format!("a list of {n} items")
+    } else {
+        match expected {
+            "f64" | "f32" => "a number",
+            "a sequence" => "a list",
+            "a map" | "map" => "a mapping",
+            "string or map" => "a name or a mapping",
+            other if other.starts_with("struct ") => "a mapping",
+            other => other,
+        }
+        .to_string()
+    };
+    format!("{problem}, expected {expected}")
 }
 
 /// "unknown key `x` (did you mean `y`?); valid keys: a, b".
@@ -1023,14 +1238,14 @@ mod tests {
     }
 
     #[test]
-    fn wrong_type_keeps_serde_wording_with_the_path() {
+    fn wrong_type_names_the_path_in_plain_words() {
         let (err, shown) = error(
             "dataset: {name: shapes}\nloss:\n  terms: [{bce: {}}, {fft: {weight: abc}}]\n",
             &[],
         );
         assert_eq!(
             shown,
-            "pipelines/x.yaml:3:29: loss.terms.1.fft.weight: invalid type: string \"abc\", expected f64"
+            "pipelines/x.yaml:3:29: loss.terms.1.fft.weight: invalid type: string \"abc\", expected a number"
         );
         assert_eq!(err.key.as_deref(), Some("loss.terms.1.fft.weight"));
         let (err, _) = error("dataset: {name: shapes}\ntrain:\n  epochs: many\n", &[]);
@@ -1038,6 +1253,282 @@ mod tests {
             (err.line, err.key.as_deref()),
             (Some(3), Some("train.epochs"))
         );
+    }
+
+    /// No Rust type names: a section is a mapping, a count a whole number in its
+    /// range, a list a list.
+    #[test]
+    fn type_errors_speak_of_mappings_lists_and_numbers() {
+        let (err, shown) = error("dataset: garbage\n", &[]);
+        assert_eq!(err.key.as_deref(), Some("dataset"));
+        assert!(
+            shown.ends_with("dataset: invalid type: string \"garbage\", expected a mapping"),
+            "{shown}"
+        );
+        let (_, shown) = error(MINIMAL, &["dataset=garbage"]);
+        assert!(shown.ends_with("expected a mapping"), "{shown}");
+        // A list where a mapping belongs is named at the list, not at its first item.
+        let (err, shown) = error("dataset: {name: shapes}\nmodel: [1, 2]\n", &[]);
+        assert_eq!((err.line, err.key.as_deref()), (Some(2), Some("model")));
+        assert!(
+            shown.ends_with("model: invalid type: list, expected a mapping"),
+            "{shown}"
+        );
+        let (err, _) = error(
+            "dataset: {name: shapes}\nsweep: {train.seed: [0, 1]}\nreport: {table: [train.seed]}\n",
+            &[],
+        );
+        assert_eq!(err.key.as_deref(), Some("report.table"));
+        // ... but an item of a real list keeps its own path.
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain: {optimizer: {adam: {betas: [0.9, x]}}}\n",
+            &[],
+        );
+        assert_eq!(
+            err.key.as_deref(),
+            Some("train.optimizer.adam.betas.1"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("expected a number"), "{shown}");
+        let (_, shown) = error(
+            "dataset: {name: shapes}\ntrain: {optimizer: {adam: {betas: [0.9]}}}\n",
+            &[],
+        );
+        assert!(
+            shown.ends_with("invalid length 1, expected a list of 2 items"),
+            "{shown}"
+        );
+        for (text, words) in [
+            (
+                "epochs: many",
+                "invalid type: string \"many\", expected a whole number",
+            ),
+            (
+                "epochs: null",
+                "invalid type: null, expected a whole number",
+            ),
+            ("epochs: 1.5", "must be a whole number, got 1.5"),
+            (
+                "epochs: 2.0",
+                "must be a whole number written without a decimal point or exponent, got 2.0",
+            ),
+            (
+                "epochs: -1",
+                "must be a whole number from 0 to 4294967295, got -1",
+            ),
+            (
+                "epochs: 1000000000000",
+                "must be a whole number from 0 to 4294967295, got 1000000000000",
+            ),
+            (
+                "epochs: 1e23",
+                "must be a whole number from 0 to 4294967295, got 1e+23",
+            ),
+            (
+                "seed: 18446744073709551616",
+                "must be a whole number from 0 to 18446744073709551615, got 1.8446744073709552e+19",
+            ),
+            ("seed: 18446744073709551615", ""),
+        ] {
+            let text = format!("dataset: {{name: shapes}}\ntrain:\n  {text}\n");
+            if words.is_empty() {
+                assert!(load(&text, &[]).is_ok(), "{text}");
+                continue;
+            }
+            let (err, shown) = error(&text, &[]);
+            assert_eq!(err.line, Some(3), "{shown}");
+            assert!(shown.ends_with(words), "{text}: {shown}");
+            assert!(!shown.contains("u32") && !shown.contains("u64"), "{shown}");
+        }
+    }
+
+    /// `.nan`, `.inf` and overflowing literals are numbers YAML can write but no
+    /// setting takes; the error names the key, wherever the value came from.
+    #[test]
+    fn non_finite_numbers_are_rejected_at_their_key() {
+        let text = "dataset: {name: shapes}\nloss:\n  terms: [{bce: {}}, {fft: {weight: .nan}}]\n";
+        let (err, shown) = error(text, &[]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:3:29: loss.terms.1.fft.weight: must be a finite number, got .nan"
+        );
+        assert_eq!(err.key.as_deref(), Some("loss.terms.1.fft.weight"));
+        for (value, spelled) in [(".inf", ".inf"), ("-.Inf", "-.inf"), ("1e999", ".inf")] {
+            let (err, shown) = error(
+                &format!("dataset: {{name: shapes}}\nloss: {{alpha: {value}}}\n"),
+                &[],
+            );
+            assert_eq!(err.key.as_deref(), Some("loss.alpha"));
+            assert!(
+                shown.ends_with(&format!(
+                    "loss.alpha: must be a finite number, got {spelled}"
+                )),
+                "{shown}"
+            );
+        }
+        let (_, shown) = error("dataset: {name: shapes}\ntrain: {epochs: .inf}\n", &[]);
+        assert!(
+            shown.ends_with("train.epochs: must be a whole number from 0 to 4294967295, got .inf"),
+            "{shown}"
+        );
+        let (_, shown) = error(MINIMAL, &["loss.alpha=.nan"]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml: -o loss.alpha=.nan: loss.alpha: must be a finite number, got .nan"
+        );
+        let (err, shown) = error(
+            "dataset: {name: shapes}\nsweep:\n  loss.alpha: [0.5, .nan]\n",
+            &[],
+        );
+        assert_eq!((err.line, err.column), (Some(3), Some(21)));
+        assert!(
+            shown.ends_with("loss.alpha: must be a finite number, got .nan (sweep value .nan)"),
+            "{shown}"
+        );
+        assert!(!shown.contains("invalid YAML"), "{shown}");
+        // As text, the same spelling is just text.
+        assert_eq!(
+            load("name: .inf\ndataset: {name: shapes}\n", &[])
+                .unwrap()
+                .name,
+            ".inf"
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_named_with_their_path() {
+        let (err, shown) = error(
+            "dataset: {name: shapes}\ntrain:\n  epochs: 1\n  epochs: 2\n",
+            &[],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:4:3: train.epochs: duplicate key `epochs` (first written at line 3)"
+        );
+        assert_eq!(err.key.as_deref(), Some("train.epochs"));
+        let (_, shown) = error(
+            "dataset: {name: shapes}\nsweep:\n  model.upsampler: [convt]\n  model.upsampler: [n15]\n",
+            &[],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:4:3: sweep.model.upsampler: duplicate key `model.upsampler` (first written at line 3)"
+        );
+        let (_, shown) = error("dataset: {name: shapes}\ndataset: {name: mnist}\n", &[]);
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml:2:1: duplicate key `dataset` (first written at line 1)"
+        );
+        assert!(!shown.contains("Policy"), "{shown}");
+    }
+
+    #[test]
+    fn a_key_given_twice_with_o_is_an_error() {
+        let (err, shown) = error(
+            MINIMAL,
+            &["train.epochs=2", "train.seed=1", "train.epochs=3"],
+        );
+        assert_eq!(
+            shown,
+            "pipelines/x.yaml: -o train.epochs=3: train.epochs is already set by -o train.epochs=2; give each key once"
+        );
+        assert_eq!(err.key.as_deref(), Some("train.epochs"));
+        // Spaces around the key do not make another key.
+        assert!(load(MINIMAL, &["train.epochs=2", " train.epochs =3"]).is_err());
+        // A section and a key inside it are different keys.
+        let p = load(MINIMAL, &["train={epochs: 2}", "train.seed=4"]).unwrap();
+        assert_eq!(
+            (p.cells[0].config.train.epochs, p.cells[0].config.train.seed),
+            (2, 4)
+        );
+    }
+
+    /// Only a regular file of UTF-8 text is read; a FIFO would block the read.
+    #[test]
+    fn only_regular_text_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_pipeline(dir.path(), &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: is a directory, not a pipeline file",
+                dir.path().display()
+            )
+        );
+        #[cfg(unix)]
+        {
+            let err = load_pipeline(Path::new("/dev/null"), &[]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "/dev/null: not a regular file (a character device); give the pipeline file itself"
+            );
+            let socket = dir.path().join("s.yaml");
+            let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+            let err = load_pipeline(&socket, &[]).unwrap_err();
+            assert!(
+                err.to_string().contains("not a regular file (a socket)"),
+                "{err}"
+            );
+        }
+        let file = dir.path().join("p.yaml");
+        std::fs::write(&file, b"dataset: {name: shapes}\nname: \"ab\xffc\"\n").unwrap();
+        let err = load_pipeline(&file, &[]).unwrap_err();
+        assert_eq!((err.line, err.column), (Some(2), Some(10)));
+        assert!(
+            err.to_string()
+                .ends_with("not UTF-8 text (byte 0xff); a pipeline file is YAML text"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn yaml_limits_are_named_in_words() {
+        let seeds: Vec<String> = (0..260_000).map(|i| i.to_string()).collect();
+        let text = format!(
+            "dataset: {{name: shapes}}\nsweep: {{train.seed: [{}]}}\n",
+            seeds.join(",")
+        );
+        let (err, shown) = error(&text, &[]);
+        assert_eq!(err.line, Some(2));
+        assert!(
+            shown.ends_with("too many YAML nodes: more than 250000 values, lists and mappings (a pipeline needs a few hundred)"),
+            "{shown}"
+        );
+        let mut bomb =
+            String::from("dataset: {name: shapes}\nx:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (name, previous) in [
+            ("b", "a"),
+            ("c", "b"),
+            ("d", "c"),
+            ("e", "d"),
+            ("f", "e"),
+            ("g", "f"),
+        ] {
+            let items = vec![format!("*{previous}"); 10].join(", ");
+            bomb.push_str(&format!("  {name}: &{name} [{items}]\n"));
+        }
+        let (_, shown) = error(&bomb, &[]);
+        assert!(
+            shown.contains("once aliases are expanded")
+                && shown.ends_with("(a pipeline needs a few hundred)"),
+            "{shown}"
+        );
+        let (_, shown) = error(
+            &format!(
+                "dataset: {{name: shapes}}\nx: {}{}\n",
+                "[".repeat(5000),
+                "]".repeat(5000)
+            ),
+            &[],
+        );
+        assert!(shown.contains("nested"), "{shown}");
+        let (err, shown) = error("dataset: {name: shapes}\n---\ntrain: {}\n", &[]);
+        assert_eq!(err.line, Some(3));
+        assert!(
+            shown.ends_with("a second YAML document starts here; a pipeline file holds one"),
+            "{shown}"
+        );
+        assert!(!shown.contains("from_str"), "{shown}");
     }
 
     #[test]

@@ -40,64 +40,109 @@ fn join(parent: &str, segment: &str) -> String {
 /// inside of a mapping used as a key); never matches a real lookup.
 const UNADDRESSABLE: &str = "\u{0}";
 
-impl Locations {
-    /// Indexes the first YAML document of `text`. Parsing stops quietly at the
-    /// first syntax error; the positions seen so far are kept.
-    pub fn parse(text: &str) -> Locations {
-        let mut positions = HashMap::new();
-        let mut stack: Vec<Frame> = Vec::new();
-        let mut seen_root = false;
-        for item in Parser::new_from_str(text) {
-            let Ok((event, span)) = item else { break };
-            let at = (span.start.line(), span.start.col() + 1);
-            let (is_node, opens) = match event {
-                Event::Scalar(..) | Event::Alias(..) | Event::UnresolvedAlias(..) => (true, false),
-                Event::MappingStart(..) | Event::SequenceStart(..) => (true, true),
-                Event::MappingEnd | Event::SequenceEnd => {
-                    stack.pop();
-                    (false, false)
-                }
-                Event::DocumentEnd if seen_root => break,
-                _ => (false, false),
-            };
-            if !is_node {
-                continue;
+/// Where a node was met while walking the events.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    /// The root node.
+    Root,
+    /// An item of a sequence.
+    Item,
+    /// A key of a mapping.
+    Key,
+}
+
+/// Walks the first YAML document of `text` and calls `visit(path, position,
+/// place)` for the root, every sequence item and every mapping key, in file
+/// order; `visit` returns true to stop. Parsing stops quietly at the first syntax
+/// error.
+fn walk(text: &str, mut visit: impl FnMut(&str, Position, Place) -> bool) {
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut seen_root = false;
+    for item in Parser::new_from_str(text) {
+        let Ok((event, span)) = item else { break };
+        let at = (span.start.line(), span.start.col() + 1);
+        let (is_node, opens) = match event {
+            Event::Scalar(..) | Event::Alias(..) | Event::UnresolvedAlias(..) => (true, false),
+            Event::MappingStart(..) | Event::SequenceStart(..) => (true, true),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                (false, false)
             }
-            // The path of this node, or None when the node is a mapping key.
-            let path = match stack.last_mut() {
+            Event::DocumentEnd if seen_root => break,
+            _ => (false, false),
+        };
+        if !is_node {
+            continue;
+        }
+        // The path of this node, or None when the node is a mapping key.
+        let mut stop = false;
+        let path = match stack.last_mut() {
+            None => {
+                seen_root = true;
+                stop = visit("", at, Place::Root);
+                Some(String::new())
+            }
+            Some(Frame::Seq { path, next }) => {
+                let item = join(path, &next.to_string());
+                *next += 1;
+                stop = visit(&item, at, Place::Item);
+                Some(item)
+            }
+            Some(Frame::Map { path, key }) => match key.take() {
+                Some(k) => Some(join(path, &k)),
                 None => {
-                    seen_root = true;
-                    positions.insert(String::new(), at);
-                    Some(String::new())
+                    let name = match &event {
+                        Event::Scalar(value, ..) => value.to_string(),
+                        _ => UNADDRESSABLE.to_string(),
+                    };
+                    stop = visit(&join(path, &name), at, Place::Key);
+                    *key = Some(name);
+                    None
                 }
-                Some(Frame::Seq { path, next }) => {
-                    let item = join(path, &next.to_string());
-                    *next += 1;
-                    positions.entry(item.clone()).or_insert(at);
-                    Some(item)
-                }
-                Some(Frame::Map { path, key }) => match key.take() {
-                    Some(k) => Some(join(path, &k)),
-                    None => {
-                        let name = match &event {
-                            Event::Scalar(value, ..) => value.to_string(),
-                            _ => UNADDRESSABLE.to_string(),
-                        };
-                        positions.entry(join(path, &name)).or_insert(at);
-                        *key = Some(name);
-                        None
-                    }
-                },
-            };
-            if opens {
-                let path = path.unwrap_or_else(|| UNADDRESSABLE.to_string());
-                match event {
-                    Event::MappingStart(..) => stack.push(Frame::Map { path, key: None }),
-                    _ => stack.push(Frame::Seq { path, next: 0 }),
-                }
+            },
+        };
+        if stop {
+            return;
+        }
+        if opens {
+            let path = path.unwrap_or_else(|| UNADDRESSABLE.to_string());
+            match event {
+                Event::MappingStart(..) => stack.push(Frame::Map { path, key: None }),
+                _ => stack.push(Frame::Seq { path, next: 0 }),
             }
         }
+    }
+}
+
+impl Locations {
+    /// Indexes the first YAML document of `text`. Parsing stops quietly at the
+    /// first syntax error; the positions seen so far are kept. A key written
+    /// twice is indexed where it is first written.
+    pub fn parse(text: &str) -> Locations {
+        let mut positions = HashMap::new();
+        walk(text, |path, at, place| {
+            if place == Place::Root {
+                positions.insert(String::new(), at);
+            } else {
+                positions.entry(path.to_string()).or_insert(at);
+            }
+            false
+        });
         Locations { positions }
+    }
+
+    /// The dotted path of the mapping key written at `at` in `text` (also a
+    /// repeated key, which [`Locations::parse`] indexes only where it is first
+    /// written).
+    pub fn key_at(text: &str, at: Position) -> Option<String> {
+        let mut found = None;
+        walk(text, |path, here, place| {
+            if place == Place::Key && here == at {
+                found = Some(path.to_string());
+            }
+            found.is_some()
+        });
+        found
     }
 
     /// The position of exactly `path`, if it is written in the file.
@@ -176,6 +221,21 @@ sweep:
         assert_eq!(loc.nearest("train.epochs"), Some(("", (2, 1))));
         // Whole segments only: `dataset.nam` is not a prefix match of `dataset.name`.
         assert_eq!(loc.of_or_prefix("dataset.nam"), Some((3, 1)));
+    }
+
+    #[test]
+    fn repeated_keys_are_found_where_each_is_written() {
+        let text = "train:\n  epochs: 1\n  epochs: 2\nsweep:\n  a.b: [1]\n  a.b: [2]\n";
+        assert_eq!(Locations::parse(text).of("train.epochs"), Some((2, 3)));
+        assert_eq!(
+            Locations::key_at(text, (3, 3)).as_deref(),
+            Some("train.epochs")
+        );
+        assert_eq!(
+            Locations::key_at(text, (6, 3)).as_deref(),
+            Some("sweep.a.b")
+        );
+        assert_eq!(Locations::key_at(text, (3, 4)), None);
     }
 
     #[test]

@@ -28,21 +28,123 @@ impl Override {
 }
 
 /// YAML parser options shared by pipeline files and override values: YAML 1.2
-/// booleans, duplicate keys rejected, one-line error messages.
+/// booleans, duplicate keys rejected, one-line error messages. `.nan`, `.inf` and
+/// `-.inf` (and literals too large for a 64-bit float) are read as those strings,
+/// so that typing rejects them at their key path (see [`non_finite`]).
 pub fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.strict_booleans = true;
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::AsString;
     options.with_snippet = false;
     options
 }
 
-/// The text of a serde-saphyr error without its trailing " at line L, column C".
+/// The spelling of a non-finite number as the YAML reader passes it on (a string,
+/// see [`yaml_options`]), or `None` for any other value.
+pub fn non_finite(value: &Value) -> Option<&str> {
+    match value.as_str()? {
+        s @ (".nan" | ".inf" | "-.inf") => Some(s),
+        _ => None,
+    }
+}
+
+/// The problem a serde-saphyr error describes, in runner's words and without
+/// the location (which the caller shows as `file:line:column`).
 pub fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let text = error.without_snippet().to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
+    use serde_saphyr::{DefaultMessageFormatter, Error, MessageFormatter};
+    let mut core = error;
+    let mut through_alias = false;
+    loop {
+        match core {
+            Error::WithSnippet { error, .. } => core = error,
+            Error::AliasError { error, .. } => {
+                core = error;
+                through_alias = true;
+            }
+            _ => break,
+        }
+    }
+    match core {
+        Error::DuplicateMappingKey { key: Some(key), .. } => format!("duplicate key `{key}`"),
+        Error::DuplicateMappingKey { key: None, .. } => "duplicate key".to_string(),
+        Error::MultipleDocuments { .. } => {
+            "a second YAML document starts here; a pipeline file holds one".to_string()
+        }
+        Error::Budget { breach, .. } => budget_message(breach, through_alias),
+        Error::AliasReplayLimitExceeded {
+            max_total_replayed_events,
+            ..
+        } => format!(
+            "too many YAML nodes: aliases expand to more than {max_total_replayed_events} nodes"
+        ),
+        Error::AliasExpansionLimitExceeded {
+            max_expansions_per_anchor,
+            ..
+        } => format!(
+            "too many aliases: one anchor is used more than {max_expansions_per_anchor} times"
+        ),
+        Error::AliasReplayStackDepthExceeded { max_depth, .. } => {
+            format!("aliases are nested more than {max_depth} deep")
+        }
+        Error::NonFiniteFloat { value, .. } => format!("must be a finite number, got {value}"),
+        other => {
+            let text = DefaultMessageFormatter.format_message(other).into_owned();
+            if text == "recursion limit exceeded" {
+                "lists or mappings are nested too deeply".to_string()
+            } else {
+                format!("invalid YAML: {}", text.replace('\n', " "))
+            }
+        }
+    }
+}
+
+/// Which limit of the YAML reader a file exceeds, in words; `through_alias` when
+/// an alias expanded it past the limit.
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach, through_alias: bool) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    let limits = serde_saphyr::Budget::default();
+    let expanded = if through_alias {
+        " once aliases are expanded"
+    } else {
+        ""
+    };
+    match breach {
+        BudgetBreach::Nodes { .. } => format!(
+            "too many YAML nodes{expanded}: more than {} values, lists and mappings (a pipeline needs a few hundred)",
+            limits.max_nodes
+        ),
+        BudgetBreach::Events { .. } => format!(
+            "too many YAML nodes{expanded}: more than {} parser events",
+            limits.max_events
+        ),
+        BudgetBreach::Aliases { .. } => {
+            format!("too many aliases: more than {}", limits.max_aliases)
+        }
+        BudgetBreach::AliasAnchorRatio { aliases, anchors } => format!(
+            "too many aliases: {aliases} aliases of {anchors} anchors (more than {} per anchor)",
+            limits.alias_anchor_ratio_multiplier
+        ),
+        BudgetBreach::Anchors { .. } => {
+            format!("too many anchors: more than {}", limits.max_anchors)
+        }
+        BudgetBreach::Depth { .. } => format!(
+            "lists or mappings are nested more than {} deep",
+            limits.max_depth
+        ),
+        BudgetBreach::Documents { .. } => format!(
+            "too many YAML documents: more than {}",
+            limits.max_documents
+        ),
+        BudgetBreach::ScalarBytes { .. } => format!(
+            "too much text: the values hold more than {} bytes",
+            limits.max_total_scalar_bytes
+        ),
+        BudgetBreach::MergeKeys { .. } => format!(
+            "too many merge keys (`<<`): more than {}",
+            limits.max_merge_keys
+        ),
+        _ => "the file exceeds a size limit of the YAML reader".to_string(),
     }
 }
 
@@ -136,8 +238,11 @@ fn split_top_level(raw: &str) -> Result<Vec<&str>, String> {
 /// Parses one value as a YAML scalar or flow collection (no comma splitting).
 pub fn parse_value(text: &str) -> Result<Value, String> {
     let text = text.trim();
-    let value: Value = serde_saphyr::from_str_with_options(text, yaml_options())
-        .map_err(|e| format!("cannot read the value `{text}`: {}", yaml_message(&e)))?;
+    let value: Value = serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+        let message = yaml_message(&e);
+        let message = message.strip_prefix("invalid YAML: ").unwrap_or(&message);
+        format!("cannot read the value `{text}`: {message}")
+    })?;
     let flow = text.starts_with('[') || text.starts_with('{');
     if !flow && (value.is_object() || value.is_array()) {
         return Err(format!(
@@ -282,6 +387,30 @@ mod tests {
         assert_eq!(values("name='a,b'"), vec![json!("a,b")]);
         assert_eq!(values("name=\"x\""), vec![json!("x")]);
         assert_eq!(values(" train.epochs = 5 "), vec![json!(5)]);
+    }
+
+    /// Non-finite numbers pass through as their canonical spelling, for typing to
+    /// reject at the key that gets them.
+    #[test]
+    fn non_finite_numbers_read_as_their_spelling() {
+        for (text, spelled) in [
+            (".nan", ".nan"),
+            (".NaN", ".nan"),
+            (".inf", ".inf"),
+            ("+.inf", ".inf"),
+            ("-.Inf", "-.inf"),
+            ("1e999", ".inf"),
+        ] {
+            let value = parse_value(text).unwrap();
+            assert_eq!(non_finite(&value), Some(spelled), "{text}");
+        }
+        assert_eq!(non_finite(&json!(1.5)), None);
+        assert_eq!(non_finite(&json!("nan")), None);
+        let err = parse_value("{a: 1, a: 2}").unwrap_err();
+        assert_eq!(
+            err,
+            "cannot read the value `{a: 1, a: 2}`: duplicate key `a`"
+        );
     }
 
     #[test]
