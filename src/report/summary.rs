@@ -120,12 +120,14 @@ pub fn write_summary(
         }
         csv.push('\n');
     }
-    write_atomic(&dir.join("summary.csv"), csv.as_bytes()).context("writing summary.csv")?;
+    let path = dir.join("summary.csv");
+    write_atomic(&path, csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     // Keep the records of cells that failed this time from the previous run.
     let mut all = read_cell_records(store, name);
     all.extend(records);
     let text = serde_json::to_string_pretty(&all)?;
-    write_atomic(&dir.join(CELLS_FILE), text.as_bytes()).context("writing cells.json")?;
+    let path = dir.join(CELLS_FILE);
+    write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
