@@ -3,104 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
 
-use common::{stderr, stdout, Project, TINY};
-
-/// How long a test waits for a line before it gives up (a loaded machine is
-/// slow, but a missing line is a failure, not a reason to go on).
-const LINE_LIMIT: Duration = Duration::from_secs(180);
-
-/// A `runner` started in the background whose stderr is read line by line on a
-/// thread (so the child never blocks on a full pipe) and forwarded through a
-/// channel: the test synchronises on what the runner prints, never on sleeps.
-struct Running {
-    child: Child,
-    lines: Receiver<String>,
-    /// Every stderr line received so far.
-    seen: Vec<String>,
-}
-
-impl Running {
-    /// Starts `runner args` in `p`, stdout discarded.
-    fn start(p: &Project, args: &[&str]) -> Running {
-        let mut child = p
-            .command(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("runner starts");
-        let stderr = child.stderr.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The process id, for signals.
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for the first line that contains `text` and returns it; panics with
-    /// everything printed so far if the runner ends or [`LINE_LIMIT`] passes first.
-    fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + LINE_LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "no line with `{text}` within {LINE_LIMIT:?}; stderr so far:\n{}",
-                    self.seen.join("\n")
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!(
-                    "runner closed stderr before a line with `{text}`; stderr:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Reads stderr to its end, then waits for the exit; returns the status and
-    /// the whole of stderr.
-    fn finish(mut self) -> (ExitStatus, String) {
-        while let Ok(line) = self.lines.recv() {
-            self.seen.push(line);
-        }
-        let status = self.child.wait().unwrap();
-        (status, self.seen.join("\n"))
-    }
-}
-
-/// Sends SIGINT to process `pid`.
-#[cfg(unix)]
-fn interrupt(pid: u32) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
+use common::{stderr, stdout, Project, Running, TINY};
 
 /// The run folders under `results/tiny/runs` of `p`.
 fn run_dirs(p: &Project) -> Vec<PathBuf> {
@@ -362,7 +267,7 @@ fn ctrl_c_stops_cleanly_with_exit_130() {
     let mut run = Running::start(&p, &["p.yaml", "--no-progress"]);
     // Training is under way (the dataset is built first) and 49 epochs are left.
     run.wait_for("epoch 1/50 done");
-    interrupt(run.pid());
+    run.signal("INT");
     let (status, err) = run.finish();
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(

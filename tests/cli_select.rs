@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{stderr, stdout, Project, TINY};
+use common::{stderr, stdout, Project, Running, TINY};
 
 /// A 2 x 2 grid with a paper table on `loss.alpha`; the lr 1e30 cells diverge.
 fn grid() -> String {
@@ -237,9 +237,6 @@ fn sweep_size_is_bounded() {
 /// nodes first and comes back to it, waiting only when nothing else is left.
 #[test]
 fn a_locked_node_does_not_hold_up_the_other_cells() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let p = Project::new();
     p.write("p.yaml", &format!("{TINY}sweep:\n  train.seed: [0, 1]\n"));
     let plan = stdout(&p.run(&["p.yaml", "--dry-run"]));
@@ -255,28 +252,11 @@ fn a_locked_node_does_not_hold_up_the_other_cells() {
     let lock = std::fs::File::create(runs.join(format!("{first_train}.lock"))).unwrap();
     lock.lock().unwrap();
 
-    let mut child = p
-        .command(&["p.yaml", "--no-progress", "-j", "1"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut log = String::new();
-    for line in rx.iter() {
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains(&format!(
-            "waiting for another runner on train   {first_train}"
-        )) {
-            break;
-        }
-    }
+    let mut run = Running::start(&p, &["p.yaml", "--no-progress", "-j", "1"]);
+    run.wait_for(&format!(
+        "waiting for another runner on train   {first_train}"
+    ));
+    let log = run.seen.join("\n");
     assert!(
         log.contains(&format!("busy    train   {first_train}")),
         "{log}"
@@ -285,8 +265,7 @@ fn a_locked_node_does_not_hold_up_the_other_cells() {
     assert_eq!(log.matches("done    train").count(), 1, "{log}");
     assert_eq!(log.matches("done    eval").count(), 1, "{log}");
     drop(lock);
-    log.extend(rx.iter().map(|l| l + "\n"));
-    let status = child.wait().unwrap();
+    let (status, log) = run.finish();
     assert_eq!(status.code(), Some(0), "{log}");
     assert_eq!(log.matches("done    train").count(), 2, "{log}");
 }

@@ -4,11 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-
-use common::{stderr, Project};
+use common::{stderr, stdout, Project, Running};
 
 /// A pipeline whose training takes many short epochs.
 const LONG: &str = "\
@@ -18,80 +14,41 @@ train: {epochs: 40, batch: 16}
 eval: {images: 8}
 ";
 
-/// Starts `runner` with `args` in `p`, its stderr read line by line on a thread.
-fn spawn(p: &Project, args: &[&str]) -> (Child, Receiver<String>) {
-    let mut child = p
-        .command(args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let err = child.stderr.take().unwrap();
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, rx)
-}
-
-/// Reads lines until one contains `what`; returns everything read.
-fn wait_for(rx: &Receiver<String>, what: &str) -> String {
-    let mut seen = String::new();
-    for line in rx.iter() {
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains(what) {
-            return seen;
-        }
-    }
-    panic!("the runner ended without printing `{what}`:\n{seen}");
-}
-
-/// Sends `signal` (`TERM`, `INT`) to `child`.
-fn signal(child: &Child, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+/// The one run folder of pipeline `long` in `p`.
+fn run_dir(p: &Project) -> std::path::PathBuf {
+    std::fs::read_dir(p.path().join("results/long/runs"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .unwrap()
+        .path()
 }
 
 #[test]
 fn sigterm_stops_at_a_checkpoint_and_exits_143() {
     let p = Project::new();
     p.write("p.yaml", LONG);
-    let (mut child, rx) = spawn(&p, &["p.yaml", "--no-progress"]);
-    let mut log = wait_for(&rx, "epoch 2/40 done");
-    signal(&child, "TERM");
-    log.extend(rx.iter().map(|l| l + "\n"));
-    let status = child.wait().unwrap();
+    let mut run = Running::start(&p, &["p.yaml", "--no-progress"]);
+    run.wait_for("epoch 2/40 done");
+    run.signal("TERM");
+    let (status, log) = run.finish();
     assert_eq!(status.code(), Some(143), "{log}");
     assert!(log.contains("terminated (SIGTERM): stopping"), "{log}");
     assert!(log.contains("stopped train"), "{log}");
     assert!(log.contains("re-run the same command to continue"), "{log}");
     assert!(!log.contains("epoch 40/40"), "{log}");
 
-    let runs = p.path().join("results/long/runs");
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .flatten()
-        .find(|e| e.path().is_dir())
-        .unwrap()
-        .path();
+    let run = run_dir(&p);
     assert!(run.join("checkpoint.safetensors").is_file());
     assert!(!run.join("DONE").exists());
 
     // Shown as resumable, and gc keeps it unless asked.
-    let ls = common::stdout(&p.run(&["ls"]));
+    let ls = stdout(&p.run(&["ls"]));
     assert!(ls.contains("resumable"), "{ls}");
     assert!(!ls.contains("orphan"), "{ls}");
-    let gc = common::stdout(&p.run(&["gc"]));
+    let gc = stdout(&p.run(&["gc"]));
     assert!(gc.contains("resumable: a re-run continues"), "{gc}");
-    let gc = common::stdout(&p.run(&["gc", "--include-resumable"]));
+    let gc = stdout(&p.run(&["gc", "--include-resumable"]));
     assert!(gc.contains("incomplete"), "{gc}");
     assert!(
         run.join("checkpoint.safetensors").is_file(),
@@ -111,17 +68,11 @@ fn sigterm_stops_at_a_checkpoint_and_exits_143() {
 fn a_node_removes_the_temporary_files_a_killed_run_left() {
     let p = Project::new();
     p.write("p.yaml", LONG);
-    let (mut child, rx) = spawn(&p, &["p.yaml", "--no-progress"]);
-    let _ = wait_for(&rx, "epoch 1/40 done");
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let runs = p.path().join("results/long/runs");
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .flatten()
-        .find(|e| e.path().is_dir())
-        .unwrap()
-        .path();
+    let mut running = Running::start(&p, &["p.yaml", "--no-progress"]);
+    running.wait_for("epoch 1/40 done");
+    running.child.kill().unwrap();
+    running.finish();
+    let run = run_dir(&p);
     // What a kill during an atomic write leaves (the name tempfile gives it).
     std::fs::write(run.join(".tmpAbC123"), vec![0u8; 4096]).unwrap();
     let out = p.run(&["p.yaml", "--no-progress"]);

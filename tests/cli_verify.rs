@@ -36,6 +36,16 @@ fn flip_a_bit(path: &Path) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Runs `tiny` in a new project; returns it, its run folder and the model's bytes.
+fn finished_tiny() -> (Project, PathBuf, Vec<u8>) {
+    let p = Project::new();
+    p.write("p.yaml", TINY);
+    ok(&p, &["p.yaml", "--no-progress"]);
+    let (run, _) = run_and_eval(&p);
+    let model = std::fs::read(run.join("model.safetensors")).unwrap();
+    (p, run, model)
+}
+
 fn ok(p: &Project, args: &[&str]) -> String {
     let out = p.run(args);
     let err = stderr(&out);
@@ -93,12 +103,8 @@ fn done_records_every_output_with_size_and_hash() {
 /// next run recomputes it to the same bytes.
 #[test]
 fn a_truncated_model_is_stale_and_recomputed() {
-    let p = Project::new();
-    p.write("p.yaml", TINY);
-    ok(&p, &["p.yaml", "--no-progress"]);
-    let (run, _) = run_and_eval(&p);
+    let (p, run, intact) = finished_tiny();
     let model = run.join("model.safetensors");
-    let intact = std::fs::read(&model).unwrap();
     std::fs::write(&model, &intact[..intact.len() / 3]).unwrap();
 
     let dry = stdout(&p.run(&["p.yaml", "--dry-run"]));
@@ -124,12 +130,8 @@ fn a_truncated_model_is_stale_and_recomputed() {
 /// will read it, so the training is recomputed rather than used.
 #[test]
 fn a_bit_flipped_model_is_never_evaluated() {
-    let p = Project::new();
-    p.write("p.yaml", TINY);
-    ok(&p, &["p.yaml", "--no-progress"]);
-    let (run, _) = run_and_eval(&p);
+    let (p, run, intact) = finished_tiny();
     let model = run.join("model.safetensors");
-    let intact = std::fs::read(&model).unwrap();
     flip_a_bit(&model);
 
     // Nothing reads the model when everything is fresh.

@@ -389,8 +389,8 @@ fn a_diverging_cell_fails_alone_and_its_eval_is_never_submitted() {
     );
     assert!(
         err.contains(
-            "re-run: runner run p.yaml --executor slurm --profile cluster.yaml \
-             -o train.optimizer.adam.lr=1e+30"
+            "re-run: runner run p.yaml --results-dir results --cache-dir .runner/cache \
+             --executor slurm --profile cluster.yaml --only train.optimizer.adam.lr=1e+30"
         ),
         "{err}"
     );
@@ -426,7 +426,7 @@ fn a_second_run_re_attaches_to_queued_and_running_jobs() {
     // Stop the driver without cancelling anything (SIGTERM: its jobs go on).
     first.signal("-TERM");
     let (code, text) = first.finish();
-    assert_eq!(code, Some(130), "{text}");
+    assert_eq!(code, Some(143), "{text}");
     assert!(text.contains("keep running"), "{text}");
     assert!(!active_jobs(&trains).is_empty(), "the jobs still run");
     let submitted_before = cluster.submitted_names();

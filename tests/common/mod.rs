@@ -3,8 +3,11 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 /// A temporary project folder in which `runner` runs.
 pub struct Project {
@@ -85,4 +88,95 @@ pub fn idx_images(n: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(pixels);
     out
+}
+
+/// How long a test waits for a line before it gives up (a loaded machine is
+/// slow, but a missing line is a failure, not a reason to go on).
+pub const LINE_LIMIT: Duration = Duration::from_secs(180);
+
+/// A `runner` started in the background whose stderr is read line by line on a
+/// thread (so the child never blocks on a full pipe) and forwarded through a
+/// channel: the test synchronises on what the runner prints, never on sleeps.
+pub struct Running {
+    /// The process.
+    pub child: Child,
+    lines: Receiver<String>,
+    /// Every stderr line received so far.
+    pub seen: Vec<String>,
+}
+
+impl Running {
+    /// Starts `runner args` in `p`, stdout discarded.
+    pub fn start(p: &Project, args: &[&str]) -> Running {
+        let mut child = p
+            .command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runner starts");
+        let stderr = child.stderr.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the first line that contains `text` and returns it; panics with
+    /// everything printed so far if the runner ends or [`LINE_LIMIT`] passes first.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + LINE_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no line with `{text}` within {LINE_LIMIT:?}; stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "runner closed stderr before a line with `{text}`; stderr:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends `signal` (`INT`, `TERM`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Reads stderr to its end, then waits for the exit; returns the status and
+    /// the whole of stderr.
+    pub fn finish(mut self) -> (ExitStatus, String) {
+        while let Ok(line) = self.lines.recv() {
+            self.seen.push(line);
+        }
+        let status = self.child.wait().unwrap();
+        (status, self.seen.join("\n"))
+    }
 }
