@@ -257,3 +257,23 @@ fn dry_run_notes_results_computed_from_uncommitted_code() {
     assert!(dry.contains("note: computed at "), "{dry}");
     assert!(dry.contains("with uncommitted changes (HEAD is "), "{dry}");
 }
+
+/// Two trainings at once (`-j 2`) that need a dataset whose cache fails its
+/// hash: it is rebuilt once, and neither node waits on the other as if it were
+/// another runner.
+#[test]
+fn a_damaged_dataset_is_rebuilt_once_per_process() {
+    let p = Project::new();
+    p.write("p.yaml", &format!("{TINY}sweep:\n  train.seed: [0, 1]\n"));
+    ok(&p, &["p.yaml", "--no-progress", "-o", "train.epochs=1"]);
+    let datasets = p.path().join(".runner/cache/datasets");
+    let entry = only_dir(&datasets);
+    flip_a_bit(&entry.join("train.bin"));
+    let err = ok(
+        &p,
+        &["p.yaml", "--no-progress", "-j", "2", "-o", "train.batch=8"],
+    );
+    assert_eq!(err.matches("unusable").count(), 1, "{err}");
+    assert!(!err.contains("waiting for another runner"), "{err}");
+    assert_eq!(err.matches("done    train").count(), 2, "{err}");
+}

@@ -54,6 +54,9 @@ pub struct DoneRecord {
     pub finished_unix: u64,
     /// Every file the node wrote (relative to its directory) with its size and
     /// hash, so that a result whose bytes are not the ones written is never used.
+    /// Absent in markers of runner versions before it; those results' keys
+    /// (an older key format) never match a planned node, so they are only listed.
+    #[serde(default)]
     pub files: BTreeMap<String, FileRecord>,
 }
 
