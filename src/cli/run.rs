@@ -370,7 +370,9 @@ pub fn run(args: &RunArgs, store: &Store) -> i32 {
     }
     let summary = execute(&plan, work.as_ref(), executor.as_mut(), &opts, &progress);
     drop(executor);
-    let table = store.pipeline_dir(&plan.pipeline.name).join("summary.csv");
+    let table = store
+        .pipeline_dir(&plan.pipeline.name)
+        .join(crate::dag::store::PIPELINE_SUMMARY_FILE);
     if let Some(err) = &summary.input_error {
         eprintln!("error: {err}");
         return EXIT_INPUT;

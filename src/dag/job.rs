@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::plan::{node_line, NodeKind, Plan};
-use super::store::{Store, JOB_EXIT_FILE, JOB_FILE, NODE_SPEC_FILE};
+use super::store::{evals_dir_of, runs_dir_of, Store, JOB_EXIT_FILE, JOB_FILE, NODE_SPEC_FILE};
 use crate::atomic::write_atomic;
 use crate::pipeline::key::NodeKey;
 use crate::pipeline::schema::ResolvedPipeline;
@@ -138,8 +138,8 @@ impl JobSpec {
             None => children(&store.results_dir),
         };
         for p in pipelines {
-            for run in children(&p.join("runs")) {
-                candidates.extend(children(&run.join("eval")));
+            for run in children(&runs_dir_of(&p)) {
+                candidates.extend(children(&evals_dir_of(&run)));
                 candidates.push(run);
             }
         }

@@ -10,6 +10,24 @@ use serde::{Deserialize, Serialize};
 use crate::atomic::write_atomic;
 use crate::pipeline::key::NodeKey;
 
+/// Folder of `results/<pipeline>/` that holds one folder per training run.
+pub const RUNS_DIR: &str = "runs";
+/// Folder of a run that holds one folder per eval of it.
+pub const EVALS_DIR: &str = "eval";
+/// The pipeline's results table, `results/<pipeline>/summary.csv` (an eval's
+/// own summary has the same name, see `crate::eval::run::SUMMARY_FILE`).
+pub const PIPELINE_SUMMARY_FILE: &str = "summary.csv";
+
+/// `<pipeline_dir>/runs/`: the run folders of a pipeline's results folder.
+pub fn runs_dir_of(pipeline_dir: &Path) -> PathBuf {
+    pipeline_dir.join(RUNS_DIR)
+}
+
+/// `<run_dir>/eval/`: the eval folders of a run folder.
+pub fn evals_dir_of(run_dir: &Path) -> PathBuf {
+    run_dir.join(EVALS_DIR)
+}
+
 /// Name of the completion marker, written last in every node directory.
 pub const DONE_FILE: &str = "DONE";
 /// The node as a job (kind, key, resolved config, parents), written before it
@@ -109,14 +127,12 @@ impl Store {
 
     /// `results/<pipeline>/runs/<T>/`.
     pub fn run_dir(&self, pipeline: &str, train: &NodeKey) -> PathBuf {
-        self.pipeline_dir(pipeline).join("runs").join(train.short())
+        runs_dir_of(&self.pipeline_dir(pipeline)).join(train.short())
     }
 
     /// `results/<pipeline>/runs/<T>/eval/<E>/`.
     pub fn eval_dir(&self, pipeline: &str, train: &NodeKey, eval: &NodeKey) -> PathBuf {
-        self.run_dir(pipeline, train)
-            .join("eval")
-            .join(eval.short())
+        evals_dir_of(&self.run_dir(pipeline, train)).join(eval.short())
     }
 
     /// `results/<pipeline>/logs/`: the batch jobs' log files.

@@ -18,7 +18,7 @@ use super::show::files_with_sizes;
 use super::text::{aligned, bytes};
 use crate::atomic::TEMP_PREFIX;
 use crate::dag::lock::NodeLock;
-use crate::dag::store::Store;
+use crate::dag::store::{evals_dir_of, Store};
 
 /// Temporary files younger than this may still be being written.
 pub const TEMP_MIN_AGE: Duration = Duration::from_secs(10 * 60);
@@ -262,7 +262,7 @@ pub fn plan_gc(store: &Store, include_resumable: bool) -> GcPlan {
 fn delete_node_dir(dir: &Path) -> anyhow::Result<bool> {
     let mut locks = Vec::new();
     let mut dirs = vec![dir.to_path_buf()];
-    dirs.extend(subdirs(&dir.join("eval")).into_iter().map(|(_, p)| p));
+    dirs.extend(subdirs(&evals_dir_of(dir)).into_iter().map(|(_, p)| p));
     for d in &dirs {
         match NodeLock::try_acquire(d)? {
             Some(lock) => locks.push(lock),

@@ -16,6 +16,7 @@ use super::scan::{is_resumable, scan_all, scan_pipeline, EvalDir, PipelineDir, R
 use super::table::{Table, STATUS_COLUMN};
 use super::text::{aligned, short_field};
 use crate::dag::job::JobSpec;
+use crate::dag::store::{evals_dir_of, runs_dir_of, PIPELINE_SUMMARY_FILE};
 use crate::eval::run::{read_summary, SUMMARY_FILE};
 
 /// How many key characters `ls` shows.
@@ -109,15 +110,15 @@ fn label_params(label: &str) -> Vec<(String, String)> {
 pub fn pipeline_rows(dir: &PipelineDir) -> Result<Vec<LsRow>> {
     let mut rows = Vec::new();
     let mut listed: HashSet<(String, String)> = HashSet::new();
-    let summary_path = dir.path.join("summary.csv");
+    let summary_path = dir.path.join(PIPELINE_SUMMARY_FILE);
     if summary_path.is_file() {
         let table = Table::read(&summary_path)?;
         let swept = table.swept_columns();
         for row in &table.rows {
             let train = table.field(row, "train_key").to_string();
             let eval = table.field(row, "eval_key").to_string();
-            let run_dir = dir.path.join("runs").join(&train);
-            let eval_dir = run_dir.join("eval").join(&eval);
+            let run_dir = runs_dir_of(&dir.path).join(&train);
+            let eval_dir = evals_dir_of(&run_dir).join(&eval);
             let state = cell_state(&run_dir, &eval_dir, table.field(row, STATUS_COLUMN));
             rows.push(LsRow {
                 state,

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::jobs::activity;
 use crate::dag::plan::{CellRecord, CELLS_FILE};
-use crate::dag::store::{read_done, DoneRecord, Store};
+use crate::dag::store::{
+    evals_dir_of, read_done, runs_dir_of, DoneRecord, Store, PIPELINE_SUMMARY_FILE, RUNS_DIR,
+};
 use crate::train::checkpoint::CHECKPOINT_FILE;
 
 /// An eval directory `runs/<T>/eval/<E>/`.
@@ -73,18 +75,18 @@ pub fn is_resumable(dir: &Path) -> bool {
 
 /// Whether `dir` looks like a pipeline's results folder.
 pub fn is_pipeline_dir(dir: &Path) -> bool {
-    ["summary.csv", "cells.json", "runs"]
+    [PIPELINE_SUMMARY_FILE, CELLS_FILE, RUNS_DIR]
         .iter()
         .any(|f| dir.join(f).exists())
 }
 
 /// The run directories under `pipeline_dir/runs/`.
 pub fn scan_runs(pipeline_dir: &Path) -> Vec<RunDir> {
-    subdirs(&pipeline_dir.join("runs"))
+    subdirs(&runs_dir_of(pipeline_dir))
         .into_iter()
         .map(|(short, path)| RunDir {
             done: read_done(&path),
-            evals: subdirs(&path.join("eval"))
+            evals: subdirs(&evals_dir_of(&path))
                 .into_iter()
                 .map(|(short, path)| EvalDir {
                     done: read_done(&path),

@@ -12,7 +12,7 @@ use super::lookup::{find_node, FoundNode};
 use super::scan::{is_resumable, subdirs};
 use super::text::{aligned, bytes, short_number};
 use crate::dag::provenance::{rfc3339_utc, PROVENANCE_FILE};
-use crate::dag::store::{read_failure, Store};
+use crate::dag::store::{evals_dir_of, read_failure, Store};
 use crate::eval::run::{read_summary, SUMMARY_FILE};
 
 /// Every file under `dir` (recursively) with its size, paths relative to `dir`.
@@ -44,7 +44,7 @@ fn metrics_text(node: &FoundNode) -> String {
     let evals: Vec<PathBuf> = if node.kind == "eval" {
         vec![node.path.clone()]
     } else {
-        subdirs(&node.path.join("eval"))
+        subdirs(&evals_dir_of(&node.path))
             .into_iter()
             .map(|(_, p)| p)
             .collect()

@@ -9,13 +9,13 @@ use anyhow::{anyhow, bail, Result};
 
 use super::lookup::{find_node, looks_like_key};
 use super::scan::subdirs;
-use crate::dag::store::Store;
+use crate::dag::store::{evals_dir_of, Store};
 use crate::eval::run::SUMMARY_FILE;
 use crate::pipeline::load::load_pipeline;
 
 /// The summary.csv of the single eval under run folder `run`.
 fn single_eval_summary(run: &Path) -> Result<PathBuf> {
-    let evals: Vec<PathBuf> = subdirs(&run.join("eval"))
+    let evals: Vec<PathBuf> = subdirs(&evals_dir_of(run))
         .into_iter()
         .map(|(_, p)| p.join(SUMMARY_FILE))
         .filter(|p| p.is_file())

@@ -17,7 +17,7 @@ use super::table::{build_rows, row_label, write_table, CellMetrics, TABLE_CSV, T
 use crate::dag::lock::NodeLock;
 use crate::dag::plan::CELLS_FILE;
 use crate::dag::plan::{label_string, Plan};
-use crate::dag::store::{clear_done, is_done, write_done, Store};
+use crate::dag::store::{clear_done, is_done, write_done, Store, PIPELINE_SUMMARY_FILE};
 use crate::eval::run::SPECTRUM_FILE;
 use crate::eval::spectrum::SpectrumTable;
 use crate::train::run::TRAIN_LOG;
@@ -31,7 +31,7 @@ pub const CURVES_PLOT: &str = "curves";
 /// them (relative to the report's marker folder) and as a failed report
 /// removes them.
 const PIPELINE_OUTPUTS: [&str; 8] = [
-    "summary.csv",
+    PIPELINE_SUMMARY_FILE,
     CELLS_FILE,
     TABLE_CSV,
     TABLE_MD,

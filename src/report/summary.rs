@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::atomic::write_atomic;
 use crate::dag::plan::{label_string, read_cell_records, value_text, CellRecord, Plan, CELLS_FILE};
-use crate::dag::store::Store;
+use crate::dag::store::{Store, PIPELINE_SUMMARY_FILE};
 use crate::eval::run::read_summary;
 
 /// One table row: leading text fields, metric (mean, std) by name, and whether
@@ -120,7 +120,7 @@ pub fn write_summary(
         }
         csv.push('\n');
     }
-    let path = dir.join("summary.csv");
+    let path = dir.join(PIPELINE_SUMMARY_FILE);
     write_atomic(&path, csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     // Keep the records of cells that failed this time from the previous run.
     let mut all = read_cell_records(store, name);
