@@ -290,14 +290,6 @@ impl NodeWork for PipelineWork {
                 .context("writing provenance.json")?;
             Ok(())
         })();
-        let outputs: &[&str] = match job.kind {
-            NodeKind::Train => &[CONFIG_FILE, MODEL_FILE, TRAIN_LOG, PROVENANCE_FILE],
-            _ => &crate::eval::run::OUTPUT_FILES,
-        };
-        let mut files = existing(dir, outputs);
-        if job.kind == NodeKind::Eval {
-            files.push(PROVENANCE_FILE.to_string());
-        }
         result.map_err(|e| match e {
             TrainError::Stopped { step } => WorkError::Stopped {
                 message: format!("stopped at step {step}; the checkpoint is saved"),
@@ -305,6 +297,12 @@ impl NodeWork for PipelineWork {
             },
             e => WorkError::Failed(format!("{e:#}")),
         })?;
+        let outputs: &[&str] = match job.kind {
+            NodeKind::Train => &[CONFIG_FILE, MODEL_FILE, TRAIN_LOG],
+            _ => &crate::eval::run::OUTPUT_FILES,
+        };
+        let mut files = existing(dir, outputs);
+        files.push(PROVENANCE_FILE.to_string());
         Ok(files)
     }
 

@@ -58,12 +58,7 @@ eval: {images: 2, samples: 2}
 
 /// The cache folder of the (single) dataset node.
 fn dataset_cache(p: &Project) -> std::path::PathBuf {
-    std::fs::read_dir(p.path().join(".runner/cache/datasets"))
-        .unwrap()
-        .flatten()
-        .find(|e| e.path().is_dir())
-        .unwrap()
-        .path()
+    common::only_subdir(&p.path().join(".runner/cache/datasets"))
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{stderr, stdout, Project, Running};
+use common::{only_subdir, stderr, stdout, Project, Running};
 
 /// A pipeline whose training takes many short epochs.
 const LONG: &str = "\
@@ -16,12 +16,7 @@ eval: {images: 8}
 
 /// The one run folder of pipeline `long` in `p`.
 fn run_dir(p: &Project) -> std::path::PathBuf {
-    std::fs::read_dir(p.path().join("results/long/runs"))
-        .unwrap()
-        .flatten()
-        .find(|e| e.path().is_dir())
-        .unwrap()
-        .path()
+    only_subdir(&p.path().join("results/long/runs"))
 }
 
 #[test]

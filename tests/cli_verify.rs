@@ -6,26 +6,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{stderr, stdout, Project, TINY};
+use common::{only_subdir, stderr, stdout, Project, TINY};
 
 /// The one run folder of `tiny` and its one eval folder.
 fn run_and_eval(p: &Project) -> (PathBuf, PathBuf) {
     let runs = p.path().join("results/tiny/runs");
-    let run = only_dir(&runs);
-    let eval = only_dir(&run.join("eval"));
+    let run = only_subdir(&runs);
+    let eval = only_subdir(&run.join("eval"));
     (run, eval)
-}
-
-/// The only sub-folder of `dir`.
-fn only_dir(dir: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.into_iter().next().unwrap()
 }
 
 /// Flips one bit in the middle of `path` (same size).
@@ -267,7 +255,7 @@ fn a_damaged_dataset_is_rebuilt_once_per_process() {
     p.write("p.yaml", &format!("{TINY}sweep:\n  train.seed: [0, 1]\n"));
     ok(&p, &["p.yaml", "--no-progress", "-o", "train.epochs=1"]);
     let datasets = p.path().join(".runner/cache/datasets");
-    let entry = only_dir(&datasets);
+    let entry = only_subdir(&datasets);
     flip_a_bit(&entry.join("train.bin"));
     let err = ok(
         &p,

@@ -15,6 +15,7 @@ use crate::dag::slurm::{preflight, submit_driver, DriverRecord, SlurmExecutor, S
 use crate::dag::work::{cores_per_node, NodeContext};
 use crate::dag::{execute, NodeKind, RunOptions, Store};
 use crate::device;
+use crate::inspect::text::count;
 use crate::interrupt::StopReason;
 use crate::pipeline::load::LoadedPipeline;
 use crate::pipeline::schema::{ConfigIssue, DeviceChoice, ResolvedPipeline};
@@ -226,15 +227,6 @@ fn driver_arguments(args: &RunArgs) -> Vec<String> {
     }
     out.push("--no-progress".into());
     out
-}
-
-/// `n` and `word`, plural unless `n` is 1 (`1 node`, `3 nodes`).
-fn count(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// `runner run`.

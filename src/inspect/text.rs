@@ -30,6 +30,15 @@ pub fn aligned(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
+/// `n` and `word`, plural unless `n` is 1 (`1 node`, `3 nodes`).
+pub fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// A byte count as `512 B`, `1.5 KiB`, `3.2 MiB`, `1.1 GiB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];

@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use super::lookup::{find_node, looks_like_key};
 use super::scan::{is_pipeline_dir, scan_all, scan_pipeline, subdirs, PipelineDir};
 use super::source::pipeline_results_dir;
+use super::text::count;
 use crate::dag::store::{altered_files, read_done, Depth, Store, REPORT_DIR};
 
 /// One node folder that was checked.
@@ -54,10 +55,9 @@ impl VerifyReport {
             .filter(|c| !c.problems.is_empty())
             .count();
         out.push_str(&format!(
-            "verified {} node{} ({files} file{}): {}",
-            self.checked.len(),
-            plural(self.checked.len()),
-            plural(files),
+            "verified {} ({}): {}",
+            count(self.checked.len(), "node"),
+            count(files, "file"),
             if bad == 0 {
                 "all intact".to_string()
             } else {
@@ -69,22 +69,12 @@ impl VerifyReport {
         ));
         if self.incomplete > 0 {
             out.push_str(&format!(
-                "; {} incomplete folder{} without DONE not checked",
-                self.incomplete,
-                plural(self.incomplete)
+                "; {} without DONE not checked",
+                count(self.incomplete, "incomplete folder")
             ));
         }
         out.push('\n');
         out
-    }
-}
-
-/// "s" unless `n` is 1.
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

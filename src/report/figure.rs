@@ -31,6 +31,9 @@ pub fn plot_error(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("drawing: {e}")
 }
 
+/// The files of one figure: `stem.png` and `stem.svg`.
+pub const FIGURE_EXTENSIONS: [&str; 2] = ["png", "svg"];
+
 /// Writes `figure` to `stem.png` and `stem.svg`.
 pub fn save_figure(figure: &impl Figure, stem: &Path) -> Result<()> {
     fonts::ensure_registered()?;
@@ -56,7 +59,10 @@ pub fn save_figure(figure: &impl Figure, stem: &Path) -> Result<()> {
         root.present().map_err(plot_error)?;
     }
 
-    for (ext, bytes) in [("png", png.as_slice()), ("svg", svg.as_bytes())] {
+    for (ext, bytes) in FIGURE_EXTENSIONS
+        .into_iter()
+        .zip([png.as_slice(), svg.as_bytes()])
+    {
         let path = stem.with_extension(ext);
         write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 
-use super::figure::save_figure;
+use super::figure::{save_figure, FIGURE_EXTENSIONS};
 use super::plot_curves::{curve_panels, CurvesFigure, TrainLog};
 use super::plot_spectrum::{spectrum_series, CellSpectrum, SpectrumFigure};
 use super::summary::{read_cell_results, write_summary, MetricRows};
@@ -30,16 +30,15 @@ pub const CURVES_PLOT: &str = "curves";
 /// The files the report writes into `results/<pipeline>/`, as DONE records
 /// them (relative to the report's marker folder) and as a failed report
 /// removes them.
-const PIPELINE_OUTPUTS: [&str; 8] = [
-    PIPELINE_SUMMARY_FILE,
-    CELLS_FILE,
-    TABLE_CSV,
-    TABLE_MD,
-    "spectrum.png",
-    "spectrum.svg",
-    "curves.png",
-    "curves.svg",
-];
+fn pipeline_outputs() -> Vec<String> {
+    let mut names: Vec<String> = [PIPELINE_SUMMARY_FILE, CELLS_FILE, TABLE_CSV, TABLE_MD]
+        .map(String::from)
+        .to_vec();
+    for stem in [SPECTRUM_PLOT, CURVES_PLOT] {
+        names.extend(FIGURE_EXTENSIONS.map(|ext| format!("{stem}.{ext}")));
+    }
+    names
+}
 
 /// Writes everything the report node produces and, when every cell has results,
 /// its DONE marker. `outcomes[i]` is `Some(true)` when node `i` has a result
@@ -71,7 +70,7 @@ pub fn write_report(
         Ok(results) => results,
         Err(e) => {
             let dir = store.pipeline_dir(&plan.pipeline.name);
-            for name in PIPELINE_OUTPUTS.iter().filter(|n| **n != CELLS_FILE) {
+            for name in pipeline_outputs().iter().filter(|n| *n != CELLS_FILE) {
                 let _ = std::fs::remove_file(dir.join(name));
             }
             return Err(e.context(format!(
@@ -84,7 +83,7 @@ pub fn write_report(
     if results.iter().all(Option::is_some) {
         std::fs::create_dir_all(&report.dir)
             .with_context(|| format!("creating {}", report.dir.display()))?;
-        let files: Vec<String> = PIPELINE_OUTPUTS
+        let files: Vec<String> = pipeline_outputs()
             .iter()
             .filter(|name| report.dir.join("..").join(name).is_file())
             .map(|name| format!("../{name}"))
@@ -180,7 +179,7 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
     let save = |figure: &dyn Fn(&std::path::Path) -> anyhow::Result<()>, stem: &std::path::Path| {
         let result = figure(stem);
         if result.is_err() {
-            for ext in ["png", "svg"] {
+            for ext in FIGURE_EXTENSIONS {
                 let _ = std::fs::remove_file(stem.with_extension(ext));
             }
         }
