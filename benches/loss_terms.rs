@@ -13,7 +13,7 @@ use std::time::Instant;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 use runner::backend::TrainBackend;
-use runner::loss::{LossMix, LossParams};
+use runner::loss::{LossMix, LossParams, LossTerm};
 use runner::model::vae::VaeOutput;
 use runner::model::Vae;
 use runner::pipeline::load::load_pipeline_str;
@@ -25,27 +25,27 @@ const BATCH: usize = 64;
 const SIDE: usize = 32;
 const TARGET_FRACTION: f64 = 0.20;
 
-/// The terms measured, as written in a pipeline file (defaults unless stated).
-const TERMS: [&str; 18] = [
-    "{bce: {}}",
-    "{mse: {}}",
-    "{mse: {sigma_mode: optimal}}",
-    "{mse: {sigma_mode: learned}}",
-    "{l1: {}}",
-    "{fft: {}}",
-    "{ssim: {}}",
-    "{ssim: {variant: zero_padded}}",
-    "{ai: {}}",
-    "{watson_dft: {}}",
-    "{ffl: {}}",
-    "{ffl: {patch_factor: 2}}",
-    "{fuoli: {}}",
-    "{stft: {}}",
-    "{stft: {mode: code_rows, hann: false}}",
-    "{stft: {window: 8, stride: 2}}",
-    "{wiener: {}}",
-    "{wiener: {kernel: learned}}",
-];
+/// The terms measured, as written in a pipeline file: every registered term
+/// with its defaults, then options that take another code path.
+fn terms() -> Vec<String> {
+    let mut terms: Vec<String> = LossTerm::all_defaults()
+        .iter()
+        .map(|t| serde_json::to_string(t).expect("term options serialise"))
+        .collect();
+    terms.extend(
+        [
+            "{mse: {sigma_mode: optimal}}",
+            "{mse: {sigma_mode: learned}}",
+            "{ssim: {variant: zero_padded}}",
+            "{ffl: {patch_factor: 2}}",
+            "{stft: {mode: code_rows, hann: false}}",
+            "{stft: {window: 8, stride: 2}}",
+            "{wiener: {kernel: learned}}",
+        ]
+        .map(String::from),
+    );
+    terms
+}
 
 /// The pipeline cell for the IRMAE MNIST net at 32x32 with `terms`.
 fn config(terms: &str) -> ResolvedPipeline {
@@ -156,8 +156,8 @@ fn main() {
             "term", "fwd+bwd ms", "of a step", "target"
         );
         let mut worst: f64 = 0.0;
-        for terms in TERMS {
-            let ms = term_ms(terms, reps);
+        for terms in terms() {
+            let ms = term_ms(&terms, reps);
             let fraction = ms / step;
             worst = worst.max(fraction);
             let verdict = if fraction <= TARGET_FRACTION {

@@ -3,7 +3,7 @@
 //! Every component that computes results (a loss term, a metric, a dataset
 //! reader, a network, the training loop, ...) has a version constant next to its
 //! code. A node's key includes the versions of exactly the components it uses,
-//! so a change to, say, the focal frequency loss (bumping `loss::ffl::VERSION`)
+//! so a change to, say, the focal frequency loss (bumping `FflTerm::VERSION` in `loss/ffl.rs`)
 //! changes the train keys of the cells that use `ffl` and nothing else, and
 //! `--dry-run` says `changed: loss ffl v1 -> v2`.
 //!
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::dag::plan::NodeKind;
-use crate::pipeline::schema::{Arch, DatasetSpec, LossTerm, Metric, ResolvedPipeline};
+use crate::pipeline::schema::{Arch, DatasetSpec, Metric, ResolvedPipeline};
 use crate::{data, eval, loss, model, train};
 
 /// The components a node of `kind` runs for cell `cfg`, as `group.name` (e.g.
@@ -60,7 +60,7 @@ pub fn current(kind: NodeKind, cfg: &ResolvedPipeline) -> BTreeMap<String, u32> 
             add("loss.kl".into(), loss::kl::VERSION);
             add("loss.mix".into(), loss::mix::VERSION);
             for term in &cfg.loss.terms {
-                add(format!("loss.{}", term.name()), loss_version(term));
+                add(format!("loss.{}", term.name()), term.version());
             }
         }
         NodeKind::Eval => {
@@ -76,23 +76,6 @@ pub fn current(kind: NodeKind, cfg: &ResolvedPipeline) -> BTreeMap<String, u32> 
         NodeKind::Report => add("report".into(), crate::report::VERSION),
     }
     code
-}
-
-/// The version of loss term `term`'s code.
-fn loss_version(term: &LossTerm) -> u32 {
-    match term {
-        LossTerm::Bce(_) => loss::bce::VERSION,
-        LossTerm::Mse(_) => loss::pixel::MSE_VERSION,
-        LossTerm::L1(_) => loss::pixel::L1_VERSION,
-        LossTerm::Fft(_) => loss::fft::VERSION,
-        LossTerm::Ssim(_) => loss::ssim::VERSION,
-        LossTerm::Ai(_) => loss::ai::VERSION,
-        LossTerm::WatsonDft(_) => loss::watson::VERSION,
-        LossTerm::Ffl(_) => loss::ffl::VERSION,
-        LossTerm::Fuoli(_) => loss::fuoli::VERSION,
-        LossTerm::Stft(_) => loss::stft::VERSION,
-        LossTerm::Wiener(_) => loss::wiener::VERSION,
-    }
 }
 
 /// The version of metric `metric`'s code.

@@ -1,10 +1,11 @@
 //! Command-line interface: `runner [run] PIPELINE` ([`run`]), `runner node KEY`
-//! ([`node`]), and `config`, `diff`, `ls`, `show`, `gc` ([`results`], their
-//! logic in [`crate::inspect`]).
+//! ([`node`]), `config`, `diff`, `ls`, `show`, `verify`, `gc` ([`results`], their
+//! logic in [`crate::inspect`]) and `terms` ([`terms`]).
 
 mod node;
 mod results;
 mod run;
+mod terms;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::pipeline::load::{load_pipeline_limited, CellCheck, LoadedPipeline};
 use node::NodeArgs;
 use results::{ConfigArgs, DiffArgs, GcArgs, LsArgs, ShowArgs, VerifyArgs};
 use run::RunArgs;
+use terms::TermsArgs;
 
 /// Exit code: success.
 pub const EXIT_OK: i32 = crate::exit::OK;
@@ -117,6 +119,12 @@ enum Command {
     /// cells.json under --results-dir references. A node whose lock is held is never
     /// touched; nor, while a pipeline runs, are its unreferenced folders.
     Gc(GcArgs),
+    /// List the reconstruction loss terms: name, domain, version, what each computes.
+    ///
+    /// The domain decides a term's factor under `loss.alpha` (spatial terms get
+    /// 1 - alpha, frequency terms alpha). `--defaults` prints each term with its
+    /// default options, ready to paste into `loss.terms`.
+    Terms(TermsArgs),
 }
 
 /// The pipeline file and its overrides.
@@ -145,6 +153,7 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         "show",
         "verify",
         "gc",
+        "terms",
         "help",
         "-h",
         "--help",
@@ -268,6 +277,7 @@ pub fn main() -> i32 {
         Command::Show(args) => results::show(&args, &store),
         Command::Verify(args) => results::verify(&args, &store),
         Command::Gc(args) => results::gc(&args, &store),
+        Command::Terms(args) => terms::terms(&args),
     }
 }
 

@@ -10,17 +10,89 @@
 //! (reconstruction = prediction, clipped) or the one of Durall's code (data =
 //! prediction, torch `BCELoss` log clamp at −100).
 
+use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 
-use crate::pipeline::schema::{AiBceOrder, AiTerm};
+use crate::pipeline::check::{positive, require};
+use crate::pipeline::schema::ConfigIssue;
 use crate::spectral::color::GRAY_WEIGHTS;
 use crate::spectral::radial::RadialBins;
 use crate::spectral::tensor::{guarded_magnitude, Normalization, SeparableDft};
 
-/// Version of the `ai` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// Which slot of the BCE gets which profile in the AI loss (LOSSES.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AiBceOrder {
+    /// The reconstruction's profile is the prediction, the data's the target.
+    Conventional,
+    /// Durall's code: the data's profile in the prediction slot, the reconstruction's
+    /// as the target (logs clamped at -100 as torch's BCELoss).
+    DurallCode,
+}
+
+/// Options of the differentiable azimuthal-integration loss (Durall, LOSSES.md §4):
+/// grey image, 20 ln(|F| + eps) of the centred spectrum, radial means over Durall's
+/// bins, per-image min-max normalisation, BCE between the profiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AiTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Added to |F| inside the logarithm (> 0); Durall adds 1e-8 to F.
+    pub log_epsilon: f64,
+    /// Normalised profiles are clipped to [clip, 1 - clip] before the BCE logs.
+    pub clip: f64,
+    /// BCE argument order.
+    pub order: AiBceOrder,
+}
+
+impl Default for AiTerm {
+    fn default() -> Self {
+        AiTerm {
+            weight: 1.0,
+            log_epsilon: 1e-8,
+            clip: 1e-7,
+            order: AiBceOrder::Conventional,
+        }
+    }
+}
+
+impl TermOptions for AiTerm {
+    const NAME: &'static str = "ai";
+    const DOMAIN: Domain = Domain::Frequency;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "Durall's azimuthal integration: BCE between min-max normalised 20 ln|F| radial profiles";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self, _image: ImageShape, at: &str) -> Result<(), ConfigIssue> {
+        positive(self.log_epsilon, &format!("{at}.log_epsilon"))?;
+        require(
+            self.clip > 0.0 && self.clip < 0.5,
+            &format!("{at}.clip"),
+            || format!("{at}.clip must be in (0, 0.5), got {}", self.clip),
+        )
+    }
+
+    fn build<B: Backend>(&self, image: ImageShape, device: &B::Device) -> Box<dyn TermLoss<B>> {
+        let ImageShape {
+            channels,
+            height,
+            width,
+        } = image;
+        Box::new(AiLoss::new(self, channels, height, width, device))
+    }
+}
+
+impl<B: Backend> TermLoss<B> for AiLoss<B> {
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        AiLoss::forward(self, input.recon.clone(), input.target.clone())
+    }
+}
 
 /// Added to Re² + Im² under the square root: keeps d|F|/dF finite (zero) at F = 0.
 /// Its root (1e-10) is below the default `log_epsilon` (1e-8), so the option, not

@@ -1,11 +1,49 @@
 //! Binary cross-entropy on decoder logits (LOSSES.md §2.1).
 
+use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 use burn::tensor::{backend::Backend, Tensor};
+use serde::{Deserialize, Serialize};
 
-/// Version of the binary cross-entropy term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// Options of the binary cross-entropy term (mean over every element, as IRMAE).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BceTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+}
+
+impl Default for BceTerm {
+    fn default() -> Self {
+        BceTerm { weight: 1.0 }
+    }
+}
+
+impl TermOptions for BceTerm {
+    const NAME: &'static str = "bce";
+    const DOMAIN: Domain = Domain::Spatial;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "binary cross-entropy of sigmoid(logits) against the data, mean over every element";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn build<B: Backend>(&self, _image: ImageShape, _device: &B::Device) -> Box<dyn TermLoss<B>> {
+        Box::new(BceLoss)
+    }
+}
+
+/// The built BCE term: it has no constants.
+#[derive(Debug, Clone, Copy)]
+pub struct BceLoss;
+
+impl<B: Backend> TermLoss<B> for BceLoss {
+    /// BCE works on the logits, not on the reconstruction, for stability.
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        bce_mean(input.out.logits.clone(), input.target.clone())
+    }
+}
 
 /// Element-wise BCE of `sigmoid(logits)` against soft targets `x` in [0, 1], in the
 /// stable logit form `max(l, 0) - l*x + ln(1 + exp(-|l|))` (finite for any logit).

@@ -8,16 +8,85 @@
 //! channel) or over the batch, clamped to [0, 1] and DETACHED (a constant for the
 //! gradient). `ave_spectrum` averages the spectra over the batch first.
 
+use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 use burn::tensor::{backend::Backend, Tensor};
+use serde::{Deserialize, Serialize};
 
-use crate::pipeline::schema::FflTerm;
+use crate::pipeline::check::{non_negative, require};
+use crate::pipeline::schema::ConfigIssue;
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::SeparableDft;
 
-/// Version of the `ffl` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// Options of the focal frequency loss (Jiang et al., LOSSES.md §6), with the
+/// reference implementation's argument names and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FflTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Exponent of the spectrum weight matrix (>= 0); 0 makes FFL an MSE.
+    pub alpha: f64,
+    /// Images are split into patch_factor x patch_factor patches (>= 1).
+    pub patch_factor: usize,
+    /// Average the spectra over the batch before comparing.
+    pub ave_spectrum: bool,
+    /// ln(w + 1) of the weight matrix.
+    pub log_matrix: bool,
+    /// Normalise the weights by their maximum over the whole batch.
+    pub batch_matrix: bool,
+}
+
+impl Default for FflTerm {
+    fn default() -> Self {
+        FflTerm {
+            weight: 1.0,
+            alpha: 1.0,
+            patch_factor: 1,
+            ave_spectrum: false,
+            log_matrix: false,
+            batch_matrix: false,
+        }
+    }
+}
+
+impl TermOptions for FflTerm {
+    const NAME: &'static str = "ffl";
+    const DOMAIN: Domain = Domain::Frequency;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "focal frequency loss: spectrum differences weighted by their own detached size";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self, image: ImageShape, at: &str) -> Result<(), ConfigIssue> {
+        non_negative(self.alpha, &format!("{at}.alpha"))?;
+        let size = image.height;
+        require(
+            self.patch_factor >= 1
+                && image.height.is_multiple_of(self.patch_factor)
+                && image.width.is_multiple_of(self.patch_factor),
+            &format!("{at}.patch_factor"),
+            || {
+                format!(
+                    "{at}.patch_factor must be >= 1 and divide the image side {size}, got {}",
+                    self.patch_factor
+                )
+            },
+        )
+    }
+
+    fn build<B: Backend>(&self, image: ImageShape, device: &B::Device) -> Box<dyn TermLoss<B>> {
+        Box::new(FflLoss::new(self, image.height, image.width, device))
+    }
+}
+
+impl<B: Backend> TermLoss<B> for FflLoss<B> {
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        FflLoss::forward(self, input.recon.clone(), input.target.clone())
+    }
+}
 
 /// The focal frequency loss for images of one size.
 #[derive(Debug, Clone)]

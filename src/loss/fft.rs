@@ -4,15 +4,62 @@
 //! batch and channels. With the unnormalised DFT it equals the per-image sum of
 //! squared pixel errors (Parseval); with `ortho` it equals the pixel MSE.
 
+use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 use burn::tensor::{backend::Backend, Tensor};
+use serde::{Deserialize, Serialize};
 
-use crate::pipeline::schema::FftNorm;
 use crate::spectral::tensor::{Normalization, SeparableDft};
 
-/// Version of the `fft` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// DFT normalisation of the FFT loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FftNorm {
+    /// Unnormalised DFT (numpy "backward"): L_f equals the per-image SSE.
+    Backward,
+    /// Orthonormal DFT (1/sqrt(HW)): L_f equals the per-image pixel MSE.
+    Ortho,
+}
+
+/// Options of Björk's FFT agreement loss (LOSSES.md §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FftTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// DFT normalisation.
+    pub norm: FftNorm,
+}
+
+impl Default for FftTerm {
+    fn default() -> Self {
+        FftTerm {
+            weight: 1.0,
+            norm: FftNorm::Backward,
+        }
+    }
+}
+
+impl TermOptions for FftTerm {
+    const NAME: &'static str = "fft";
+    const DOMAIN: Domain = Domain::Frequency;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "Björk's 2-D FFT agreement: squared differences of Re and Im, (1/n) sum per image";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn build<B: Backend>(&self, image: ImageShape, device: &B::Device) -> Box<dyn TermLoss<B>> {
+        Box::new(FftLoss::new(image.height, image.width, self.norm, device))
+    }
+}
+
+impl<B: Backend> TermLoss<B> for FftLoss<B> {
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        FftLoss::forward(self, input.recon.clone(), input.target.clone())
+    }
+}
 
 /// The FFT loss for images of one size.
 #[derive(Debug, Clone)]

@@ -11,19 +11,93 @@
 //! the two per-axis DFT matrices and the row restriction is the left matrix's
 //! frequency list: one matrix product gives everything.
 
+use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::pipeline::schema::{FuoliTerm, HannWindow, PhaseDifference};
+use crate::pipeline::check::non_negative;
+use crate::pipeline::schema::ConfigIssue;
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
-/// Version of the `fuoli` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// Whether a phase difference is compared raw or wrapped to [0, pi].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseDifference {
+    /// |phi1 - phi0| as the formula is written (jumps by 2 pi at the branch cut).
+    Raw,
+    /// min(|d|, 2 pi - |d|), the angular distance.
+    Wrapped,
+}
+
+/// Hann window definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HannWindow {
+    /// 0.5 - 0.5 cos(2 pi n / N) (torch default).
+    Periodic,
+    /// 0.5 - 0.5 cos(2 pi n / (N - 1)) (numpy hanning).
+    Symmetric,
+}
+
+/// Options of Fuoli et al.'s Fourier-space loss (LOSSES.md §7): Hann-windowed
+/// 2-D DFT, L1 of amplitudes and of phases over half the spectrum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FuoliTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Weight of the amplitude L1.
+    pub amplitude_weight: f64,
+    /// Weight of the phase L1.
+    pub phase_weight: f64,
+    /// Raw (the paper's formula) or wrapped phase difference.
+    pub phase: PhaseDifference,
+    /// Hann window definition.
+    pub hann: HannWindow,
+}
+
+impl Default for FuoliTerm {
+    fn default() -> Self {
+        FuoliTerm {
+            weight: 1.0,
+            amplitude_weight: 1.0,
+            phase_weight: 1.0,
+            phase: PhaseDifference::Raw,
+            hann: HannWindow::Periodic,
+        }
+    }
+}
+
+impl TermOptions for FuoliTerm {
+    const NAME: &'static str = "fuoli";
+    const DOMAIN: Domain = Domain::Frequency;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "Fuoli's Fourier loss: L1 of amplitudes and of phases of the Hann-windowed DFT";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self, _image: ImageShape, at: &str) -> Result<(), ConfigIssue> {
+        non_negative(self.amplitude_weight, &format!("{at}.amplitude_weight"))?;
+        non_negative(self.phase_weight, &format!("{at}.phase_weight"))
+    }
+
+    fn build<B: Backend>(&self, image: ImageShape, device: &B::Device) -> Box<dyn TermLoss<B>> {
+        Box::new(FuoliLoss::new(self, image.height, image.width, device))
+    }
+}
+
+impl<B: Backend> TermLoss<B> for FuoliLoss<B> {
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        FuoliLoss::forward(self, input.recon.clone(), input.target.clone())
+    }
+}
 
 /// Added to Re² + Im² under the square root: keeps d|F|/dF finite (zero) at F = 0.
 const MAGNITUDE_TINY: f64 = 1e-20;

@@ -6,8 +6,9 @@
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
+use super::term::LearnedParameter;
 use super::wiener::KernelHead;
-use crate::pipeline::schema::{LossConfig, LossTerm, SigmaMode, WienerKernel};
+use crate::pipeline::schema::LossConfig;
 
 /// Trainable loss parameters of one pipeline cell (both absent for most losses).
 #[derive(Module, Debug)]
@@ -27,22 +28,20 @@ impl<B: Backend> LossParams<B> {
             log_sigma: None,
             kernel_head: None,
         };
-        for term in &cfg.terms {
-            match term {
-                LossTerm::Mse(m) if m.sigma_mode == SigmaMode::Learned => {
-                    let value = vec![m.sigma.ln() as f32];
+        for (parameter, _) in cfg.terms.iter().filter_map(|t| t.learned_parameter()) {
+            match parameter {
+                LearnedParameter::LogSigma { start_sigma } => {
+                    let value = vec![start_sigma.ln() as f32];
                     let t = Tensor::from_data(TensorData::new(value, [1]), device);
                     params.log_sigma = Some(Param::from_tensor(t));
                 }
-                LossTerm::Wiener(w) if w.kernel == WienerKernel::Learned => {
-                    params.kernel_head = Some(KernelHead::new(
-                        latent,
-                        w.kernel_size,
-                        w.kernel_sigma,
-                        device,
-                    ));
+                LearnedParameter::KernelHead {
+                    kernel_size,
+                    kernel_sigma,
+                } => {
+                    params.kernel_head =
+                        Some(KernelHead::new(latent, kernel_size, kernel_sigma, device));
                 }
-                _ => {}
             }
         }
         params

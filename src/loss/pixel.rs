@@ -1,18 +1,20 @@
-//! Pixel-space reconstruction terms: Gaussian (MSE) and Laplace (L1) likelihoods
-//! (LOSSES.md §2.2).
+//! The pixel-space likelihoods behind the `mse` and `l1` terms: Gaussian with a
+//! fixed, per-image optimal or learned sigma, and Laplace; and how they reduce
+//! element-wise errors.
 
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::pipeline::schema::PixelReduction;
+use serde::{Deserialize, Serialize};
 
-/// Version of the `mse` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const MSE_VERSION: u32 = 1;
-/// Version of the `l1` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const L1_VERSION: u32 = 1;
+/// How a pixel-space term reduces its element-wise errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PixelReduction {
+    /// Mean over every element (PyTorch's default `reduction='mean'`).
+    Mean,
+    /// Sum over each image, mean over the batch (a per-image log-likelihood).
+    SumPerImage,
+}
 
 /// Reduces element-wise errors `e` (`[B, C, H, W]`) as `reduction` says: the mean
 /// over every element, or the sum over each image averaged over the batch.

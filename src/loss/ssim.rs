@@ -7,17 +7,79 @@
 //! independent (depthwise); the SSIM of an image is the mean of its map over
 //! positions and channels, and the loss is 1 − the mean over the batch.
 
+use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 use burn::tensor::{backend::Backend, Tensor};
+use serde::{Deserialize, Serialize};
 
-use crate::pipeline::schema::{SsimTerm, SsimVariant};
+use crate::pipeline::check::{positive, require};
+use crate::pipeline::schema::ConfigIssue;
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::Separable;
 use crate::spectral::window::gaussian_taps;
 
-/// Version of the `ssim` loss term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// Which SSIM reference a term follows (LOSSES.md §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SsimVariant {
+    /// `tf.image.ssim`: VALID window positions only (28x28 -> 18x18 map), as Dalal.
+    TfValid,
+    /// pytorch-ssim as in Czolbe's code: zero padding by 5, map as large as the image.
+    ZeroPadded,
+}
+
+/// Options of the SSIM term: 1 - mean SSIM per image (Gaussian window 11, sigma 1.5,
+/// C1 = (0.01 L)^2, C2 = (0.03 L)^2), mean over the batch. Dalal's -500 SSIM is
+/// `weight: 500` (the constant does not change the gradient).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsimTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Padding variant.
+    pub variant: SsimVariant,
+    /// Dynamic range L of the pixel values.
+    pub dynamic_range: f64,
+}
+
+impl Default for SsimTerm {
+    fn default() -> Self {
+        SsimTerm {
+            weight: 1.0,
+            variant: SsimVariant::TfValid,
+            dynamic_range: 1.0,
+        }
+    }
+}
+
+impl TermOptions for SsimTerm {
+    const NAME: &'static str = "ssim";
+    const DOMAIN: Domain = Domain::Spatial;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "1 - mean SSIM per image (Gaussian window 11, sigma 1.5), mean over the batch";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self, image: ImageShape, at: &str) -> Result<(), ConfigIssue> {
+        positive(self.dynamic_range, &format!("{at}.dynamic_range"))?;
+        let size = image.height.min(image.width);
+        require(size >= 11, at, || {
+            format!("{at} needs images of at least 11x11 (the SSIM window), got {size}x{size}")
+        })
+    }
+
+    fn build<B: Backend>(&self, image: ImageShape, device: &B::Device) -> Box<dyn TermLoss<B>> {
+        Box::new(SsimLoss::new(self, image.height, image.width, device))
+    }
+}
+
+impl<B: Backend> TermLoss<B> for SsimLoss<B> {
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        SsimLoss::forward(self, input.recon.clone(), input.target.clone())
+    }
+}
 
 /// Taps of the Gaussian window.
 const TAPS: usize = 11;

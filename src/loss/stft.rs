@@ -25,17 +25,122 @@
 //! with `phase_epsilon = 0` it is 0/0 there. The phase difference is not wrapped, so
 //! it jumps by 2π when a coefficient crosses the negative real axis.
 
+use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 
-use crate::pipeline::schema::{FrequencyWeighting, StftMode, StftTerm};
+use crate::pipeline::check::{non_negative, positive, require};
+use crate::pipeline::schema::ConfigIssue;
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
-/// Version of the `stft` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// Which transform Dalal's STFT loss applies to each window (LOSSES.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StftMode {
+    /// The paper: 2-D DFT of each window, frequencies (u, v) < (f/2, f/2).
+    Paper2d,
+    /// The reference code: a 1-D DFT along each row of the window, first f/2 rows
+    /// and first f/2 frequencies.
+    CodeRows,
+}
+
+/// How Dalal's STFT loss weights frequencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrequencyWeighting {
+    /// W[a, b] = a/(f/2 - 1) * b/(f/2 - 1), zero on the first row and column.
+    Linear,
+    /// All ones.
+    None,
+}
+
+/// Options of Dalal's short-time Fourier loss: sum over windows and kept
+/// frequencies of (phase_weight |dP| + amplitude_weight |dA|) W, per image,
+/// mean over the batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StftTerm {
+    /// Weight in the mix (>= 0); Dalal's lambda_freq.
+    pub weight: f64,
+    /// Window side f (even, <= image side).
+    pub window: usize,
+    /// Stride s between windows (>= 1).
+    pub stride: usize,
+    /// Apply the 2-D Hann taper sqrt(outer(hann, hann)) (symmetric Hann, as the code's
+    /// switched-off branch); the paper uses one, the code does not.
+    pub hann: bool,
+    /// Weight of the amplitude differences.
+    pub amplitude_weight: f64,
+    /// Weight of the (raw) phase differences; the paper's lambda.
+    pub phase_weight: f64,
+    /// Frequency weighting W.
+    pub frequency_weighting: FrequencyWeighting,
+    /// Paper (2-D) or reference-code (row) transform.
+    pub mode: StftMode,
+    /// Added to the real part before the phase is taken (the code's 1e-6).
+    pub phase_epsilon: f64,
+}
+
+impl Default for StftTerm {
+    fn default() -> Self {
+        StftTerm {
+            weight: 1.0,
+            window: 16,
+            stride: 4,
+            hann: true,
+            amplitude_weight: 1.0,
+            phase_weight: 1.0,
+            frequency_weighting: FrequencyWeighting::Linear,
+            mode: StftMode::Paper2d,
+            phase_epsilon: 1e-6,
+        }
+    }
+}
+
+impl TermOptions for StftTerm {
+    const NAME: &'static str = "stft";
+    const DOMAIN: Domain = Domain::Frequency;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "Dalal's short-time Fourier loss: weighted amplitude and phase L1 over sliding windows";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self, image: ImageShape, at: &str) -> Result<(), ConfigIssue> {
+        let size = image.height.min(image.width);
+        require(
+            self.window >= 4 && self.window % 2 == 0 && self.window <= size,
+            &format!("{at}.window"),
+            || {
+                format!(
+                    "{at}.window must be even, >= 4 and <= the image side {size}, got {}",
+                    self.window
+                )
+            },
+        )?;
+        require(self.stride >= 1, &format!("{at}.stride"), || {
+            format!("{at}.stride must be >= 1, got {}", self.stride)
+        })?;
+        non_negative(self.amplitude_weight, &format!("{at}.amplitude_weight"))?;
+        non_negative(self.phase_weight, &format!("{at}.phase_weight"))?;
+        // atan2's gradient at an exactly zero coefficient is 0/0 without it.
+        positive(self.phase_epsilon, &format!("{at}.phase_epsilon"))
+    }
+
+    fn build<B: Backend>(&self, image: ImageShape, device: &B::Device) -> Box<dyn TermLoss<B>> {
+        Box::new(StftLoss::new(self, image.height, image.width, device))
+    }
+}
+
+impl<B: Backend> TermLoss<B> for StftLoss<B> {
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        StftLoss::forward(self, input.recon.clone(), input.target.clone())
+    }
+}
 
 /// Added to `Re² + Im²` under the amplitude's square root (see the module docs).
 const AMPLITUDE_FLOOR: f64 = 1e-12;

@@ -15,16 +15,110 @@
 //! over the whole batch, as in the reference, so one image's distance depends on
 //! the other images of its batch.
 
+use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
+use serde::{Deserialize, Serialize};
 
-use crate::pipeline::schema::{WatsonColor, WatsonDftTerm};
+use crate::pipeline::check::require;
+use crate::pipeline::schema::ConfigIssue;
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::SeparableDft;
 
-/// Version of the `watson_dft` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// Colour handling of the Watson-DFT loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatsonColor {
+    /// Grey tables for 1-channel data, YCbCr tables for 3-channel data.
+    Auto,
+    /// Grey parameters (1-channel data only).
+    Gray,
+    /// YCbCr parameters with the pretrained softmax channel weights (3-channel data).
+    Rgb,
+}
+
+/// Options of Czolbe et al.'s Watson-DFT perceptual loss with the pretrained
+/// parameters (LOSSES.md §5): per-image distance, mean over the batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatsonDftTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Parameter set.
+    pub color: WatsonColor,
+    /// Random-shift wrapper (replicate-pad 4, same random crop of both images), on
+    /// in Czolbe's VAE training.
+    pub shift: bool,
+}
+
+impl Default for WatsonDftTerm {
+    fn default() -> Self {
+        WatsonDftTerm {
+            weight: 1.0,
+            color: WatsonColor::Auto,
+            shift: true,
+        }
+    }
+}
+
+impl TermOptions for WatsonDftTerm {
+    const NAME: &'static str = "watson_dft";
+    const DOMAIN: Domain = Domain::Frequency;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "Czolbe's Watson-DFT perceptual distance (8x8 block DFTs, masking, pretrained parameters)";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self, image: ImageShape, at: &str) -> Result<(), ConfigIssue> {
+        let ImageShape {
+            channels,
+            height,
+            width,
+        } = image;
+        require(
+            height.is_multiple_of(8) && width.is_multiple_of(8),
+            at,
+            || format!("{at} needs image sides divisible by 8 (8x8 blocks), got {height}x{width}"),
+        )?;
+        let (fits, name) = match self.color {
+            WatsonColor::Auto => (channels == 1 || channels == 3, "auto"),
+            WatsonColor::Gray => (channels == 1, "gray"),
+            WatsonColor::Rgb => (channels == 3, "rgb"),
+        };
+        require(fits, &format!("{at}.color"), || {
+            format!("{at}.color: {name} does not fit {channels}-channel images")
+        })
+    }
+
+    fn build<B: Backend>(&self, image: ImageShape, device: &B::Device) -> Box<dyn TermLoss<B>> {
+        let ImageShape {
+            channels,
+            height,
+            width,
+        } = image;
+        Box::new(WatsonDftLoss::new(self, channels, height, width, device))
+    }
+}
+
+/// The random crop offset of training step `step` for the shift wrapper: a
+/// function of the training seed and the step only, so a resumed run draws the
+/// same shifts.
+fn shift_for_step(seed: u64, step: u64) -> (usize, usize) {
+    let mut rng = Pcg64::seed_from_u64((seed ^ 0x5817_f7ed) ^ step.wrapping_mul(0x9e37_79b9));
+    (rng.random_range(0..8), rng.random_range(0..8))
+}
+
+impl<B: Backend> TermLoss<B> for WatsonDftLoss<B> {
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        // Built with `shift: true` exactly when the shifted DFTs were prepared.
+        let shift = (!self.shifted.is_empty()).then(|| shift_for_step(input.seed, input.step));
+        WatsonDftLoss::forward(self, input.recon.clone(), input.target.clone(), shift)
+    }
+}
 
 /// Guard constant of the reference code (added to coefficients, amplitudes, powers).
 pub const EPS: f64 = 1e-10;

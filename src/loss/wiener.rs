@@ -15,20 +15,138 @@
 //! predicted from z by [`KernelHead`] (trained in alternation with the VAE, see
 //! `train::run`).
 
+use super::term::{Domain, ImageShape, LearnedParameter, TermInput, TermLoss, TermOptions};
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::softmax;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 
-use crate::pipeline::schema::WienerTerm;
+use crate::pipeline::check::{positive, require};
+use crate::pipeline::schema::ConfigIssue;
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::{Normalization, SeparableDft};
 use crate::spectral::window::gaussian_taps;
 
-/// Version of the `wiener` term.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// Where the Wiener term's blur kernel comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WienerKernel {
+    /// A fixed normalised Gaussian of `kernel_size` and `kernel_sigma`.
+    Fixed,
+    /// Predicted per image from z by a kernel head G(z), trained in alternation
+    /// with the VAE (LOSSES.md §9); starts at the fixed Gaussian.
+    Learned,
+}
+
+/// Options of Bredell et al.'s Wiener-weighted likelihood term (LOSSES.md §9):
+/// 1/2 sum g |dX|^2 - 1/2 sum ln g per image and channel (ortho DFT), mean over the batch,
+/// with g = |K|^2 / (|K|^2 + C)^2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WienerTerm {
+    /// Weight in the mix (>= 0).
+    pub weight: f64,
+    /// Kernel side (odd, <= image side).
+    pub kernel_size: usize,
+    /// Standard deviation of the Gaussian kernel (> 0).
+    pub kernel_sigma: f64,
+    /// Wiener regulariser C (> 0).
+    pub c: f64,
+    /// Include the -1/2 sum ln g log-determinant (matters for a learned kernel).
+    pub log_det: bool,
+    /// Floor delta inside ln(|K|^2 + delta) of the log-determinant (> 0).
+    pub log_det_floor: f64,
+    /// Fixed or learned kernel.
+    pub kernel: WienerKernel,
+}
+
+impl Default for WienerTerm {
+    fn default() -> Self {
+        WienerTerm {
+            weight: 1.0,
+            kernel_size: 15,
+            kernel_sigma: 2.0,
+            c: 0.01,
+            log_det: true,
+            log_det_floor: 1e-8,
+            kernel: WienerKernel::Fixed,
+        }
+    }
+}
+
+impl TermOptions for WienerTerm {
+    const NAME: &'static str = "wiener";
+    const DOMAIN: Domain = Domain::Frequency;
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str =
+        "Bredell's Wiener-filter-weighted Gaussian likelihood of the error spectrum";
+
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self, image: ImageShape, at: &str) -> Result<(), ConfigIssue> {
+        let size = image.height.min(image.width);
+        require(
+            self.kernel_size % 2 == 1 && self.kernel_size <= size,
+            &format!("{at}.kernel_size"),
+            || {
+                format!(
+                    "{at}.kernel_size must be odd and <= the image side {size}, got {}",
+                    self.kernel_size
+                )
+            },
+        )?;
+        positive(self.kernel_sigma, &format!("{at}.kernel_sigma"))?;
+        positive(self.c, &format!("{at}.c"))?;
+        positive(self.log_det_floor, &format!("{at}.log_det_floor"))
+    }
+
+    fn learned_parameter(&self) -> Option<(LearnedParameter, &'static str)> {
+        let head = LearnedParameter::KernelHead {
+            kernel_size: self.kernel_size,
+            kernel_sigma: self.kernel_sigma,
+        };
+        (self.kernel == WienerKernel::Learned).then_some((head, "kernel: learned"))
+    }
+
+    fn build<B: Backend>(&self, image: ImageShape, device: &B::Device) -> Box<dyn TermLoss<B>> {
+        Box::new(WienerTermLoss {
+            loss: WienerLoss::new(self, image.height, image.width, device),
+            learned: self.kernel == WienerKernel::Learned,
+        })
+    }
+}
+
+/// The built Wiener term: the loss and whether its kernel comes from G(z).
+#[derive(Debug, Clone)]
+pub struct WienerTermLoss<B: Backend> {
+    loss: WienerLoss<B>,
+    learned: bool,
+}
+
+impl<B: Backend> TermLoss<B> for WienerTermLoss<B> {
+    fn forward(&self, input: &TermInput<B>) -> Tensor<B, 1> {
+        // A learned kernel comes per image from G(z); the fixed one is built in.
+        let kernels = match &input.params.kernel_head {
+            Some(head) if self.learned => Some(head.forward(input.out.z.clone())),
+            _ => None,
+        };
+        self.loss
+            .forward(input.recon.clone(), input.target.clone(), kernels)
+    }
+
+    fn kernel_objective(
+        &self,
+        recon: Tensor<B, 4>,
+        target: Tensor<B, 4>,
+        kernels: Tensor<B, 4>,
+    ) -> Option<Tensor<B, 1>> {
+        self.learned
+            .then(|| self.loss.forward(recon, target, Some(kernels)))
+    }
+}
 
 /// The normalised `size × size` Gaussian kernel (outer product of the 1-D taps),
 /// row-major.

@@ -969,7 +969,8 @@ fn unknown_key(bad: &str, valid: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::schema::{DatasetSpec, LossTerm, UpsamplerName};
+    use crate::loss::LossTerm;
+    use crate::pipeline::schema::{DatasetSpec, UpsamplerName};
     use serde_json::json;
 
     fn load(text: &str, overrides: &[&str]) -> Result<LoadedPipeline, ConfigError> {

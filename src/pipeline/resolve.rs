@@ -1,12 +1,14 @@
 //! Resolution: a typed [`Pipeline`] becomes a [`ResolvedPipeline`] with every
 //! default filled in and every value range and cross-key rule checked.
 
+use super::check::{non_negative, positive};
 use super::schema::{
     Arch, CelebaSpec, CelebaSplit, Cifar10Spec, ConfigIssue, DatasetConfig, DatasetName,
-    DatasetSpec, EvalConfig, FolderSpec, GrayMode, InitScheme, LossConfig, LossTerm, LrSchedule,
-    Metric, MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline,
-    ShapesSpec, SigmaMode, TableConfig, TrainConfig, WatsonColor, WienerKernel,
+    DatasetSpec, EvalConfig, FolderSpec, GrayMode, InitScheme, LossConfig, LrSchedule, Metric,
+    MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, ShapesSpec,
+    TableConfig, TrainConfig,
 };
+use crate::loss::term::ImageShape;
 
 /// Shapes defaults.
 const SHAPES_SIZE: u32 = 32;
@@ -456,30 +458,6 @@ fn check_train(t: &TrainConfig) -> Result<(), ConfigIssue> {
     Ok(())
 }
 
-/// Checks that `value` is finite and > 0.
-fn positive(value: f64, path: &str) -> Result<(), ConfigIssue> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(ConfigIssue::new(
-            path,
-            format!("{path} must be > 0, got {value}"),
-        ))
-    }
-}
-
-/// Checks that `value` is finite and >= 0.
-fn non_negative(value: f64, path: &str) -> Result<(), ConfigIssue> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(ConfigIssue::new(
-            path,
-            format!("{path} must be >= 0, got {value}"),
-        ))
-    }
-}
-
 /// Checks the `loss:` section (term options against the image size of `dataset`).
 fn check_loss(l: &LossConfig, dataset: &DatasetSpec) -> Result<(), ConfigIssue> {
     non_negative(l.kl.beta, "loss.kl.beta")?;
@@ -497,131 +475,38 @@ fn check_loss(l: &LossConfig, dataset: &DatasetSpec) -> Result<(), ConfigIssue> 
             "loss.terms must list at least one term, e.g. [{bce: {}}]",
         ));
     }
+    let image = ImageShape {
+        channels: dataset.channels() as usize,
+        height: dataset.size() as usize,
+        width: dataset.size() as usize,
+    };
     for (i, term) in l.terms.iter().enumerate() {
-        non_negative(
-            term.weight(),
-            &format!("loss.terms.{i}.{}.weight", term.name()),
-        )?;
-        check_term(term, &format!("loss.terms.{i}.{}", term.name()), dataset)?;
+        let at = format!("loss.terms.{i}.{}", term.name());
+        non_negative(term.weight(), &format!("{at}.weight"))?;
+        term.check(image, &at)?;
     }
-    for (mode, what) in [
-        (
-            l.terms
-                .iter()
-                .filter(|t| matches!(t, LossTerm::Mse(m) if m.sigma_mode == SigmaMode::Learned))
-                .count(),
-            "mse term with sigma_mode: learned",
-        ),
-        (
-            l.terms
-                .iter()
-                .filter(|t| matches!(t, LossTerm::Wiener(w) if w.kernel == WienerKernel::Learned))
-                .count(),
-            "wiener term with kernel: learned",
-        ),
-    ] {
-        if mode > 1 {
+    // Each learned parameter exists once per cell (one ln sigma, one kernel head).
+    let learned: Vec<_> = l
+        .terms
+        .iter()
+        .filter_map(|t| Some((t.name(), t.learned_parameter()?)))
+        .collect();
+    for (i, (name, (parameter, setting))) in learned.iter().enumerate() {
+        let same = learned
+            .iter()
+            .filter(|(_, (p, _))| p.same_kind(parameter))
+            .count();
+        let first = !learned[..i]
+            .iter()
+            .any(|(_, (p, _))| p.same_kind(parameter));
+        if same > 1 && first {
             return Err(ConfigIssue::new(
                 "loss.terms",
-                format!("loss.terms may have at most one {what}, got {mode}"),
+                format!("loss.terms may have at most one {name} term with {setting}, got {same}"),
             ));
         }
     }
     Ok(())
-}
-
-/// An error at `path` unless `ok`.
-fn require(ok: bool, path: &str, message: impl FnOnce() -> String) -> Result<(), ConfigIssue> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigIssue::new(path, message()))
-    }
-}
-
-/// Checks one term's options; `at` is its key path (`loss.terms.2.stft`).
-fn check_term(term: &LossTerm, at: &str, dataset: &DatasetSpec) -> Result<(), ConfigIssue> {
-    let size = dataset.size() as usize;
-    let channels = dataset.channels();
-    match term {
-        LossTerm::Mse(mse) => positive(mse.sigma, &format!("{at}.sigma")),
-        LossTerm::Ssim(o) => positive(o.dynamic_range, &format!("{at}.dynamic_range")).and(
-            require(size >= 11, at, || {
-                format!("{at} needs images of at least 11x11 (the SSIM window), got {size}x{size}")
-            }),
-        ),
-        LossTerm::Ai(o) => {
-            positive(o.log_epsilon, &format!("{at}.log_epsilon"))?;
-            require(o.clip > 0.0 && o.clip < 0.5, &format!("{at}.clip"), || {
-                format!("{at}.clip must be in (0, 0.5), got {}", o.clip)
-            })
-        }
-        LossTerm::WatsonDft(o) => {
-            require(size.is_multiple_of(8), at, || {
-                format!("{at} needs image sides divisible by 8 (8x8 blocks), got {size}x{size}")
-            })?;
-            let (fits, name) = match o.color {
-                WatsonColor::Auto => (channels == 1 || channels == 3, "auto"),
-                WatsonColor::Gray => (channels == 1, "gray"),
-                WatsonColor::Rgb => (channels == 3, "rgb"),
-            };
-            require(fits, &format!("{at}.color"), || {
-                format!("{at}.color: {name} does not fit {channels}-channel images")
-            })
-        }
-        LossTerm::Ffl(o) => {
-            non_negative(o.alpha, &format!("{at}.alpha"))?;
-            require(
-                o.patch_factor >= 1 && size.is_multiple_of(o.patch_factor),
-                &format!("{at}.patch_factor"),
-                || {
-                    format!(
-                        "{at}.patch_factor must be >= 1 and divide the image side {size}, got {}",
-                        o.patch_factor
-                    )
-                },
-            )
-        }
-        LossTerm::Fuoli(o) => {
-            non_negative(o.amplitude_weight, &format!("{at}.amplitude_weight"))?;
-            non_negative(o.phase_weight, &format!("{at}.phase_weight"))
-        }
-        LossTerm::Stft(o) => {
-            require(
-                o.window >= 4 && o.window % 2 == 0 && o.window <= size,
-                &format!("{at}.window"),
-                || {
-                    format!(
-                        "{at}.window must be even, >= 4 and <= the image side {size}, got {}",
-                        o.window
-                    )
-                },
-            )?;
-            require(o.stride >= 1, &format!("{at}.stride"), || {
-                format!("{at}.stride must be >= 1, got {}", o.stride)
-            })?;
-            non_negative(o.amplitude_weight, &format!("{at}.amplitude_weight"))?;
-            non_negative(o.phase_weight, &format!("{at}.phase_weight"))?;
-            // atan2's gradient at an exactly zero coefficient is 0/0 without it.
-            positive(o.phase_epsilon, &format!("{at}.phase_epsilon"))
-        }
-        LossTerm::Wiener(o) => {
-            require(
-                o.kernel_size % 2 == 1 && o.kernel_size <= size,
-                &format!("{at}.kernel_size"),
-                || {
-                    format!(
-                        "{at}.kernel_size must be odd and <= the image side {size}, got {}",
-                        o.kernel_size
-                    )
-                },
-            )?;
-            positive(o.kernel_sigma, &format!("{at}.kernel_sigma"))?;
-            positive(o.c, &format!("{at}.c"))?;
-            positive(o.log_det_floor, &format!("{at}.log_det_floor"))
-        }
-        LossTerm::Bce(_) | LossTerm::L1(_) | LossTerm::Fft(_) => Ok(()),
-    }
 }
 
 /// Checks the `eval:` section against the dataset.

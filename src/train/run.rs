@@ -407,8 +407,8 @@ mod tests {
         let loss = LossConfig {
             alpha: Some(0.5),
             terms: vec![
-                crate::pipeline::schema::LossTerm::Bce(Default::default()),
-                crate::pipeline::schema::LossTerm::Fft(Default::default()),
+                crate::loss::LossTerm::Bce(Default::default()),
+                crate::loss::LossTerm::Fft(Default::default()),
             ],
             ..LossConfig::default()
         };
