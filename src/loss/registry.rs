@@ -137,17 +137,11 @@ mod tests {
         assert_eq!(names.len(), count);
     }
 
-    /// Deterministic values in [0, 1) (a small LCG, so the cases do not depend
-    /// on a backend's random generator).
+    /// Deterministic values in [0, 1), independent of any backend's generator.
     fn uniform(n: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        (0..n)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                (state >> 40) as f32 / (1u64 << 24) as f32
-            })
+        crate::spectral::dft::test_values(seed, n)
+            .into_iter()
+            .map(|v| v as f32)
             .collect()
     }
 
