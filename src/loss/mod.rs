@@ -16,6 +16,7 @@ pub mod mse;
 pub mod params;
 pub mod pixel;
 pub mod registry;
+pub mod spectral_l1;
 pub mod ssim;
 pub mod stft;
 pub mod term;

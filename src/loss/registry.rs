@@ -102,6 +102,8 @@ loss_terms! {
     Stft(super::stft::StftTerm),
     /// Bredell's Wiener-weighted likelihood (frequency).
     Wiener(super::wiener::WienerTerm),
+    /// Amplitude-only spectral L1 (the example of docs/extending.md).
+    SpectralL1(super::spectral_l1::SpectralL1Term),
 }
 
 #[cfg(test)]
