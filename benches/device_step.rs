@@ -30,7 +30,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
-use runner::backend::normal_noise;
+use runner::backend::{dispatch, normal_noise, BackendJob};
 use runner::loss::LossMix;
 use runner::pipeline::load::load_pipeline_str;
 use runner::pipeline::schema::ResolvedPipeline;
@@ -141,6 +141,22 @@ fn time_case<B: AutodiffBackend>(
     times[times.len() / 2]
 }
 
+/// [`time_case`]'s arguments, run by [`dispatch`] on the backend of the device.
+struct TimeJob<'a> {
+    case: &'a Case,
+    steps: usize,
+    warmup: usize,
+}
+
+impl BackendJob for TimeJob<'_> {
+    type Output = f64;
+    type Error = anyhow::Error;
+
+    fn run<B: AutodiffBackend>(self, device: &B::Device) -> anyhow::Result<f64> {
+        Ok(time_case::<B>(self.case, device, self.steps, self.warmup))
+    }
+}
+
 /// Runs every case on the chosen device; returns (device name, seconds per step).
 fn time_runner(cases: &[Case], steps: usize, warmup: usize) -> (String, Vec<f64>) {
     let wanted = std::env::var("RUNNER_BENCH_DEVICE").unwrap_or_else(|_| {
@@ -157,20 +173,13 @@ fn time_runner(cases: &[Case], steps: usize, warmup: usize) -> (String, Vec<f64>
         .unwrap_or_else(|e| panic!("RUNNER_BENCH_DEVICE={wanted}: {e}"));
     let mut out = Vec::new();
     for case in cases {
-        let secs = match device {
-            runner::device::Device::Cpu => {
-                time_case::<runner::backend::TrainBackend>(case, &Default::default(), steps, warmup)
-            }
-            #[cfg(feature = "cuda")]
-            runner::device::Device::Cuda(n) => time_case::<runner::backend::CudaTrainBackend>(
-                case,
-                &burn::backend::cuda::CudaDevice::new(n),
-                steps,
-                warmup,
-            ),
-            #[cfg(not(feature = "cuda"))]
-            runner::device::Device::Cuda(_) => unreachable!("resolve refuses cuda here"),
+        let job = TimeJob {
+            case,
+            steps,
+            warmup,
         };
+        // On the CPU, a pool as large as the global one.
+        let secs = dispatch(device, rayon::current_num_threads(), job).expect("timing a case");
         eprintln!(
             "runner {:<18} {:>9.1} images/s",
             case.name(),

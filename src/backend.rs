@@ -1,13 +1,15 @@
 //! The tensor backends and what training and evaluation share on them: the
-//! backend types, a thread pool per node (results do not depend on its size),
-//! batches copied from an [`ImageSet`], and seeded Gaussian noise.
+//! backend types, the one dispatch from a [`Device`] to a backend ([`dispatch`]),
+//! a thread pool per node (results do not depend on its size), batches copied
+//! from an [`ImageSet`], and seeded Gaussian noise.
 
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_pcg::Pcg64;
 
 use crate::data::ImageSet;
+use crate::device::Device;
 
 /// The CPU backend (burn's pure-Rust flex backend).
 pub type CpuBackend = burn::backend::Flex;
@@ -32,6 +34,37 @@ pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> anyh
         .build()
         .map_err(|e| anyhow::anyhow!("starting {threads} worker threads: {e}"))?;
     Ok(pool.install(f))
+}
+
+/// Work that runs generic over the backend, handed to [`dispatch`]: training, or
+/// the eval forward pass.
+pub trait BackendJob: Send {
+    /// What the job returns.
+    type Output: Send;
+    /// The job's error. Problems of the device itself (a CUDA device in a build
+    /// without CUDA, a thread pool that does not start) are turned into it.
+    type Error: From<anyhow::Error> + Send;
+
+    /// Runs the job on autodiff backend `B` on `device`. Work without gradients
+    /// uses `B::InnerBackend`, which runs on the same device type.
+    fn run<B: AutodiffBackend>(self, device: &B::Device) -> Result<Self::Output, Self::Error>;
+}
+
+/// Runs `job` on `device`: on the CPU backend in a pool of `threads` threads (see
+/// [`on_threads`]), or on CUDA GPU N. The one place that maps a [`Device`] to a
+/// backend type, so training and evaluation cannot disagree on it.
+pub fn dispatch<J: BackendJob>(
+    device: Device,
+    threads: usize,
+    job: J,
+) -> Result<J::Output, J::Error> {
+    match device {
+        Device::Cpu => on_threads(threads, || job.run::<TrainBackend>(&Default::default()))?,
+        #[cfg(feature = "cuda")]
+        Device::Cuda(n) => job.run::<CudaTrainBackend>(&burn::backend::cuda::CudaDevice::new(n)),
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda(_) => Err(anyhow::Error::new(crate::device::DeviceError::NotBuilt).into()),
+    }
 }
 
 /// Copies images `indices` of `set` into a `[B, C, H, W]` tensor.

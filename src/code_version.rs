@@ -12,10 +12,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::dag::plan::NodeKind;
-use crate::pipeline::schema::{Arch, DatasetSpec, Metric, ResolvedPipeline};
+use crate::pipeline::schema::{DatasetSpec, ResolvedPipeline};
 use crate::{data, eval, loss, model, train};
 
 /// The components a node of `kind` runs for cell `cfg`, as `group.name` (e.g.
@@ -41,16 +39,11 @@ pub fn current(kind: NodeKind, cfg: &ResolvedPipeline) -> BTreeMap<String, u32> 
             add("dataset.cache".into(), data::cache::FORMAT_VERSION);
         }
         NodeKind::Train => {
-            let arch = cfg.model.arch;
-            let network = match arch {
-                Arch::IrmaeShape => model::layout::IRMAE_SHAPE_VERSION,
-                Arch::IrmaeMnist => model::layout::IRMAE_MNIST_VERSION,
-                Arch::IrmaeCeleba => model::layout::IRMAE_CELEBA_VERSION,
-                Arch::DalalMnist => model::layout::DALAL_MNIST_VERSION,
+            match model::layout::network(cfg.model.arch) {
+                Some(net) => add(format!("network.{}", net.name), net.version),
                 // Resolution replaces `auto` by a concrete network.
-                Arch::Auto => 0,
-            };
-            add(format!("network.{}", variant_name(&arch)), network);
+                None => add("network.auto".into(), 0),
+            }
             add("network.modules".into(), model::layout::MODULES_VERSION);
             add("network.init".into(), model::init::VERSION);
             add("network.upsampler".into(), model::upsampler::VERSION);
@@ -69,35 +62,13 @@ pub fn current(kind: NodeKind, cfg: &ResolvedPipeline) -> BTreeMap<String, u32> 
             for metric in &cfg.eval.metrics {
                 add(
                     format!("metric.{}", metric.column()),
-                    metric_version(*metric),
+                    metric.def().version(),
                 );
             }
         }
         NodeKind::Report => add("report".into(), crate::report::VERSION),
     }
     code
-}
-
-/// The version of metric `metric`'s code.
-fn metric_version(metric: Metric) -> u32 {
-    use eval::metrics as m;
-    match metric {
-        Metric::RmseSpatial => m::RMSE_SPATIAL_VERSION,
-        Metric::SqErrPixel => m::SQ_ERR_PIXEL_VERSION,
-        Metric::RmseFft2 => m::RMSE_FFT2_VERSION,
-        Metric::RmseAi => m::RMSE_AI_VERSION,
-        Metric::Psnr => m::PSNR_VERSION,
-        Metric::Ssim => m::SSIM_VERSION,
-    }
-}
-
-/// The name a unit enum variant has in pipeline files (`irmae_shape`).
-fn variant_name(value: &impl Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(name)) => name,
-        // Only unit variants are passed here; they serialise as strings.
-        other => format!("{other:?}"),
-    }
 }
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use rand::{Rng, SeedableRng};
-use runner::model::layout::{layouts, ConvGeometry, DecoderInput, EncoderHead};
-use runner::model::upsampler::decompose;
-use runner::pipeline::schema::{Arch, UpsamplerName};
+use runner::model::layout::{ConvGeometry, DecoderInput, EncoderHead, NETWORKS};
+use runner::model::upsampler::{decompose, UPSAMPLERS};
+use runner::pipeline::schema::Arch;
 
 /// Largest |flex - reference| allowed, relative to the largest |reference|.
 const RELATIVE_TOLERANCE: f64 = 1e-5;
@@ -117,31 +117,15 @@ fn conv_out(side: usize, g: ConvGeometry) -> usize {
     (side + 2 * g.padding - g.kernel) / g.stride + 1
 }
 
-/// Every convolution of the four networks (latent 16) and the 13 up-samplers of
-/// their last stage, without repeats.
+/// Every convolution of every network (latent 16) and every up-sampler of their
+/// last stage, without repeats.
 fn network_cases() -> Vec<Case> {
     const LATENT: usize = 16;
-    let nets = [
-        (Arch::IrmaeShape, "irmae_shape", 1, 32),
-        (Arch::IrmaeMnist, "irmae_mnist", 1, 32),
-        (Arch::IrmaeCeleba, "irmae_celeba", 3, 64),
-        (Arch::DalalMnist, "dalal_mnist", 1, 28),
-    ];
-    let upsamplers = [
-        UpsamplerName::Convt,
-        UpsamplerName::N13,
-        UpsamplerName::N15,
-        UpsamplerName::N17,
-        UpsamplerName::B13,
-        UpsamplerName::B15,
-        UpsamplerName::B17,
-        UpsamplerName::Z13,
-        UpsamplerName::Z15,
-        UpsamplerName::Z17,
-        UpsamplerName::N35,
-        UpsamplerName::B35,
-        UpsamplerName::Z35,
-    ];
+    let side = |arch: Arch| match arch {
+        Arch::IrmaeCeleba => 64,
+        Arch::DalalMnist => 28,
+        _ => 32,
+    };
     let mut cases: Vec<Case> = Vec::new();
     let mut add = |c: Case| {
         let same = |o: &Case| Case {
@@ -152,8 +136,15 @@ fn network_cases() -> Vec<Case> {
             cases.push(c);
         }
     };
-    for (arch, net, channels, image_side) in nets {
-        let (enc, dec) = layouts(arch, channels);
+    for network in NETWORKS {
+        let net = network.name;
+        let channels = if network.arch == Arch::IrmaeCeleba {
+            3
+        } else {
+            1
+        };
+        let image_side = side(network.arch);
+        let (enc, dec) = (network.layouts)(channels);
         let mut side = image_side;
         for w in enc.widths.windows(2) {
             add(Case::conv(
@@ -196,7 +187,7 @@ fn network_cases() -> Vec<Case> {
                 let name = format!("{net} dec convT {}->{}", w[0], w[1]);
                 add(Case::conv_transpose(name, w[0], w[1], dec.stride2, side));
             } else {
-                for kind in upsamplers {
+                for &kind in UPSAMPLERS {
                     let name = format!("{net} up {kind:?} {}->{}", w[0], w[1]);
                     match decompose(kind) {
                         None => add(Case::conv_transpose(name, w[0], w[1], dec.stride2, side)),

@@ -1,5 +1,7 @@
-//! Björk et al.'s three reconstruction errors (EXPERIMENTS.md §4.1) and the
-//! statistics of the radial spectra (§4.2).
+//! The maths of the evaluation: Björk et al.'s reconstruction errors, PSNR and
+//! SSIM, the statistics of the radial spectra, and the mean / std helpers. The
+//! metrics built on them (name, version, aggregation) are in
+//! [`crate::eval::metric`].
 //!
 //! All functions take one image at a time as channel-first (`C×H×W`) `f32` slices and
 //! compute in f64; batching and parallelism are left to the caller ([`per_image`]).
@@ -12,31 +14,6 @@ use crate::spectral::color::to_gray;
 use crate::spectral::fft::Fft2;
 use crate::spectral::radial::RadialBins;
 use crate::spectral::window::gaussian_taps;
-
-/// Version of the `rmse_spatial` metric.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const RMSE_SPATIAL_VERSION: u32 = 1;
-/// Version of the `sq_err_pixel` metric.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const SQ_ERR_PIXEL_VERSION: u32 = 1;
-/// Version of the `rmse_fft2` metric.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const RMSE_FFT2_VERSION: u32 = 1;
-/// Version of the `rmse_ai` metric.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const RMSE_AI_VERSION: u32 = 1;
-/// Version of the `psnr` metric.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const PSNR_VERSION: u32 = 1;
-/// Version of the `ssim` metric.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const SSIM_VERSION: u32 = 1;
 
 /// Root of the mean squared difference over all `C·H·W` values of one image pair.
 pub fn rmse_spatial(x: &[f32], y: &[f32]) -> f64 {

@@ -6,25 +6,21 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::tensor::activation::sigmoid;
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
-use super::metrics::{
-    ai_profile, mean_std, moments, pooled_mean_std, profile_stats, psnr, rmse, rmse_fft2,
-    rmse_spatial, squared_error_pixels, ssim, SsimWindow,
-};
+use super::metric::Batch;
+use super::metrics::{ai_profile, profile_stats};
 use super::spectrum::SpectrumTable;
 use crate::atomic::write_atomic;
-use crate::backend::{batch_tensor, normal_noise, on_threads, CpuBackend};
+use crate::backend::{batch_tensor, dispatch, normal_noise, BackendJob};
 use crate::data::ImageSet;
 use crate::device::Device;
 use crate::model::Vae;
 use crate::pipeline::schema::{Metric, Reconstruct, ResolvedPipeline};
 use crate::report::grid::save_grid;
-use crate::spectral::fft::Fft2;
-use crate::spectral::radial::RadialBins;
 use crate::weights::{load_model, MODEL_FILE};
 
 /// Version of the evaluation (reconstructions, summaries, files written).
@@ -121,20 +117,28 @@ fn decode(
     run_dir: &Path,
     device: Device,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    match device {
-        Device::Cpu => on_threads(1, || {
-            decode_on::<CpuBackend>(cfg, images, run_dir, &Default::default())
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?,
-        #[cfg(feature = "cuda")]
-        Device::Cuda(n) => decode_on::<crate::backend::CudaBackend>(
-            cfg,
-            images,
-            run_dir,
-            &burn::backend::cuda::CudaDevice::new(n),
-        ),
-        #[cfg(not(feature = "cuda"))]
-        Device::Cuda(_) => Err(crate::device::DeviceError::NotBuilt.into()),
+    let job = DecodeJob {
+        cfg,
+        images,
+        run_dir,
+    };
+    dispatch(device, 1, job)
+}
+
+/// [`decode`]'s arguments, run by [`dispatch`] on the backend of the device.
+struct DecodeJob<'a> {
+    cfg: &'a ResolvedPipeline,
+    images: &'a ImageSet,
+    run_dir: &'a Path,
+}
+
+impl BackendJob for DecodeJob<'_> {
+    type Output = (Vec<f32>, Vec<f32>);
+    type Error = anyhow::Error;
+
+    fn run<B: AutodiffBackend>(self, device: &B::Device) -> Result<Self::Output> {
+        // No gradients: the forward pass runs on the backend without autodiff.
+        decode_on::<B::InnerBackend>(self.cfg, self.images, self.run_dir, device)
     }
 }
 
@@ -193,42 +197,15 @@ pub struct Scores {
 /// number of images of the same shape, possibly none). Pure: the eval node and the
 /// metrics benchmark both call it.
 pub fn score(metrics: &[Metric], images: &ImageSet, recon: &[f32], samples: &[f32]) -> Scores {
-    let (c, h, w) = (images.channels, images.height, images.width);
+    let batch = Batch::new(images, recon);
     let len = images.image_len();
-    let fft = Fft2::new(h, w);
-    let bins = RadialBins::durall(h, w);
-    let ssim_window = SsimWindow::new(h, w);
-    let recon_image = |i: usize| &recon[i * len..(i + 1) * len];
-
-    // The AI profiles feed both the AI RMSE and spectrum.csv: compute them once.
-    let real_profiles: Vec<Vec<f64>> = (0..images.len())
-        .into_par_iter()
-        .map(|i| ai_profile(&fft, &bins, images.image(i), c))
-        .collect();
-    let recon_profiles: Vec<Vec<f64>> = (0..images.len())
-        .into_par_iter()
-        .map(|i| ai_profile(&fft, &bins, recon_image(i), c))
-        .collect();
 
     let columns: Vec<Vec<f64>> = metrics
         .iter()
         .map(|metric| {
-            (0..images.len())
+            (0..batch.len())
                 .into_par_iter()
-                .map(|i| {
-                    let (x, y) = (images.image(i), recon_image(i));
-                    match metric {
-                        Metric::RmseSpatial => rmse_spatial(x, y),
-                        Metric::SqErrPixel => {
-                            squared_error_pixels(x, y).sum::<f64>() / x.len() as f64
-                        }
-                        Metric::RmseFft2 => rmse_fft2(&fft, x, y, c),
-                        // = rmse_ai(&fft, &bins, x, y, c), from the profiles above.
-                        Metric::RmseAi => rmse(&real_profiles[i], &recon_profiles[i]),
-                        Metric::Psnr => psnr(x, y),
-                        Metric::Ssim => ssim(&ssim_window, x, y, c),
-                    }
-                })
+                .map(|i| metric.def().per_image(&batch, i))
                 .collect()
         })
         .collect();
@@ -251,34 +228,21 @@ pub fn score(metrics: &[Metric], images: &ImageSet, recon: &[f32], samples: &[f3
     };
     let mut summary_csv = String::from("metric,mean,std\n");
     for (metric, column) in metrics.iter().zip(&columns) {
-        let (mean, std) = match metric {
-            // Mean and std over every pixel of the batch, not over the per-image means.
-            Metric::SqErrPixel => {
-                let groups: Vec<(usize, f64, f64)> = (0..images.len())
-                    .into_par_iter()
-                    .map(|i| {
-                        let errors: Vec<f64> =
-                            squared_error_pixels(images.image(i), recon_image(i)).collect();
-                        moments(&errors)
-                    })
-                    .collect();
-                pooled_mean_std(&groups)
-            }
-            _ => mean_std(column.iter().copied()),
-        };
+        let (mean, std) = metric.def().aggregate(&batch, column);
         let _ = writeln!(summary_csv, "{},{mean:.9e},{std:.9e}", metric.column());
         summary.metrics.push((*metric, mean, std));
     }
 
+    let (fft, bins, c) = (&batch.fft, &batch.bins, images.channels);
     let sample_profiles: Vec<Vec<f64>> = (0..samples.len() / len.max(1))
         .into_par_iter()
-        .map(|i| ai_profile(&fft, &bins, &samples[i * len..(i + 1) * len], c))
+        .map(|i| ai_profile(fft, bins, &samples[i * len..(i + 1) * len], c))
         .collect();
     let spectrum = SpectrumTable::new(
         bins.radii(),
-        w,
-        profile_stats(&real_profiles),
-        profile_stats(&recon_profiles),
+        images.width,
+        profile_stats(&batch.real_profiles),
+        profile_stats(&batch.recon_profiles),
         (!sample_profiles.is_empty()).then(|| profile_stats(&sample_profiles)),
     );
     let spectrum_csv = spectrum.to_csv();

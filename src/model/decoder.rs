@@ -82,7 +82,7 @@ impl<B: Backend> Decoder<B> {
             ),
         };
         let drop_output = replace == ReplaceLayer::Output
-            && kind != UpsamplerName::Convt
+            && kind != UpsamplerName::CONVT
             && layout.output.is_some();
         let mut widths = layout.widths.clone();
         if drop_output {
@@ -96,7 +96,7 @@ impl<B: Backend> Decoder<B> {
                 let stage_kind = if i == last {
                     kind
                 } else {
-                    UpsamplerName::Convt
+                    UpsamplerName::CONVT
                 };
                 Upsample2x::with_baseline(stage_kind, w[0], w[1], layout.stride2, device)
             })

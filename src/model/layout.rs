@@ -9,22 +9,6 @@
 
 use crate::pipeline::schema::Arch;
 
-/// Version of the `irmae_shape` network.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const IRMAE_SHAPE_VERSION: u32 = 1;
-/// Version of the `irmae_mnist` network.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const IRMAE_MNIST_VERSION: u32 = 1;
-/// Version of the `irmae_celeba` network.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const IRMAE_CELEBA_VERSION: u32 = 1;
-/// Version of the `dalal_mnist` network.
-/// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const DALAL_MNIST_VERSION: u32 = 1;
 /// Version of the encoder, decoder and VAE modules built from the layouts (every network).
 /// Part of the keys of the nodes that use it: bump it when a change alters
 /// results (see `crate::code_version`).
@@ -251,14 +235,77 @@ pub fn dalal_mnist(c: usize) -> (EncoderLayout, DecoderLayout) {
     )
 }
 
+/// A network: the `model.arch` that selects it, its name, its version and its
+/// layer tables. One entry of [`NETWORKS`].
+#[derive(Debug, Clone, Copy)]
+pub struct Network {
+    /// The `model.arch` value that selects it.
+    pub arch: Arch,
+    /// Its name: the `model.arch` word, and `network.<name>` in a node's code
+    /// versions.
+    pub name: &'static str,
+    /// Version of the network. Part of the keys of the train nodes that use it:
+    /// bump it when a change alters results (see `crate::code_version`).
+    pub version: u32,
+    /// Its (encoder, decoder) layer tables for `c` image channels.
+    pub layouts: fn(c: usize) -> (EncoderLayout, DecoderLayout),
+}
+
+/// Every network runner builds. Which one `arch: auto` picks for a dataset is
+/// decided at resolution (`crate::pipeline::resolve`).
+pub const NETWORKS: &[Network] = &[
+    Network {
+        arch: Arch::IrmaeShape,
+        name: "irmae_shape",
+        version: 1,
+        layouts: irmae_shape,
+    },
+    Network {
+        arch: Arch::IrmaeMnist,
+        name: "irmae_mnist",
+        version: 1,
+        layouts: irmae_mnist,
+    },
+    Network {
+        arch: Arch::IrmaeCeleba,
+        name: "irmae_celeba",
+        version: 1,
+        layouts: irmae_celeba,
+    },
+    Network {
+        arch: Arch::DalalMnist,
+        name: "dalal_mnist",
+        version: 1,
+        layouts: dalal_mnist,
+    },
+];
+
+/// The network `arch` selects; `None` for [`Arch::Auto`], which the resolver
+/// replaces by a concrete network.
+pub fn network(arch: Arch) -> Option<&'static Network> {
+    NETWORKS.iter().find(|n| n.arch == arch)
+}
+
 /// The layer tables of `arch` for `channels` image channels. Panics on
 /// [`Arch::Auto`], which the resolver replaces before any model is built.
 pub fn layouts(arch: Arch, channels: usize) -> (EncoderLayout, DecoderLayout) {
-    match arch {
-        Arch::IrmaeShape => irmae_shape(channels),
-        Arch::IrmaeMnist => irmae_mnist(channels),
-        Arch::IrmaeCeleba => irmae_celeba(channels),
-        Arch::DalalMnist => dalal_mnist(channels),
-        Arch::Auto => panic!("arch 'auto' must be resolved before a model is built"),
+    match network(arch) {
+        Some(net) => (net.layouts)(channels),
+        None => panic!("arch 'auto' must be resolved before a model is built"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_network_is_named_as_its_arch_in_pipeline_files() {
+        for (i, net) in NETWORKS.iter().enumerate() {
+            let word = serde_json::to_value(net.arch).unwrap();
+            assert_eq!(word.as_str(), Some(net.name));
+            assert!(NETWORKS[..i].iter().all(|o| o.arch != net.arch));
+        }
+        assert!(network(Arch::Auto).is_none());
     }
 }

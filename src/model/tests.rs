@@ -8,26 +8,15 @@ use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::store::ModuleSnapshot;
 use burn::tensor::{Tensor, TensorData};
 
-use super::upsampler::{decompose, double, Doubling};
+use super::upsampler::{decompose, double, Doubling, UPSAMPLERS};
 use super::Vae;
 use crate::pipeline::schema::{Arch, InitScheme, ModelSpec, ReplaceLayer, UpsamplerName as U};
 use crate::spectral::fft::Fft2;
 
-const ALL: [U; 13] = [
-    U::Convt,
-    U::N13,
-    U::N15,
-    U::N17,
-    U::B13,
-    U::B15,
-    U::B17,
-    U::Z13,
-    U::Z15,
-    U::Z17,
-    U::N35,
-    U::B35,
-    U::Z35,
-];
+/// The up-sampler called `name`.
+fn n(name: &str) -> U {
+    U::named(name).expect("a registered up-sampler")
+}
 
 const REPLACE: [ReplaceLayer; 2] = [ReplaceLayer::LastStride2, ReplaceLayer::Output];
 
@@ -69,7 +58,7 @@ fn up(kind: U, i: usize, o: usize, baseline_k: usize) -> usize {
 fn expected(arch: Arch, kind: U, replace: ReplaceLayer, c: usize, n: usize) -> (usize, usize) {
     // With `output`, the up-sampler maps straight to the image and the output
     // layer goes (the published net is kept for `convt`).
-    let straight = replace == ReplaceLayer::Output && kind != U::Convt;
+    let straight = replace == ReplaceLayer::Output && kind != U::CONVT;
     match arch {
         Arch::IrmaeShape => (
             conv(c, 32, 4)
@@ -134,13 +123,13 @@ fn parameter_counts_match_the_reference_networks() {
     let device = Default::default();
     let last = ReplaceLayer::LastStride2;
     for (arch, kind, c, n, encoder, decoder) in [
-        (Arch::IrmaeShape, U::Convt, 1, 128, 951_520, 820_193),
-        (Arch::IrmaeShape, U::N15, 1, 128, 951_520, 820_481),
-        (Arch::IrmaeMnist, U::Convt, 1, 128, 951_520, 1_220_737),
-        (Arch::IrmaeMnist, U::N15, 1, 128, 951_520, 1_239_169),
-        (Arch::IrmaeCeleba, U::Convt, 3, 128, 15_212_672, 19_465_475),
-        (Arch::IrmaeCeleba, U::N15, 3, 128, 15_212_672, 19_760_387),
-        (Arch::DalalMnist, U::Convt, 1, 2, 28_036, 41_953),
+        (Arch::IrmaeShape, U::CONVT, 1, 128, 951_520, 820_193),
+        (Arch::IrmaeShape, n("n15"), 1, 128, 951_520, 820_481),
+        (Arch::IrmaeMnist, U::CONVT, 1, 128, 951_520, 1_220_737),
+        (Arch::IrmaeMnist, n("n15"), 1, 128, 951_520, 1_239_169),
+        (Arch::IrmaeCeleba, U::CONVT, 3, 128, 15_212_672, 19_465_475),
+        (Arch::IrmaeCeleba, n("n15"), 3, 128, 15_212_672, 19_760_387),
+        (Arch::DalalMnist, U::CONVT, 1, 2, 28_036, 41_953),
     ] {
         assert_eq!(
             expected(arch, kind, last, c, n),
@@ -166,7 +155,7 @@ fn parameter_counts_match_the_reference_networks() {
 /// that the logits have the image's shape.
 fn check_every_combination(arch: Arch, c: u32, n: u32, batch: usize) {
     let device = Default::default();
-    for kind in ALL {
+    for &kind in UPSAMPLERS {
         for replace in REPLACE {
             let what = format!("{arch:?} c{c} {kind:?} {replace:?}");
             let s = spec(arch, kind, replace, c, n);
@@ -176,7 +165,7 @@ fn check_every_combination(arch: Arch, c: u32, n: u32, batch: usize) {
             assert_eq!(vae.decoder.num_params(), dec, "{what} decoder");
 
             let output_layer = arch != Arch::IrmaeShape
-                && (kind == U::Convt || replace == ReplaceLayer::LastStride2);
+                && (kind == U::CONVT || replace == ReplaceLayer::LastStride2);
             assert_eq!(vae.decoder.has_output_layer(), output_layer, "{what}");
             assert_eq!(vae.decoder.relu_after_upsampler(), output_layer, "{what}");
 
@@ -362,9 +351,9 @@ fn pytorch_fan_in(shape: &[usize]) -> usize {
 #[test]
 fn pytorch_init_is_kaiming_uniform() {
     for (arch, kind) in [
-        (Arch::IrmaeMnist, U::N35),
-        (Arch::IrmaeShape, U::Convt),
-        (Arch::DalalMnist, U::B15),
+        (Arch::IrmaeMnist, n("n35")),
+        (Arch::IrmaeShape, U::CONVT),
+        (Arch::DalalMnist, n("b15")),
     ] {
         let params = parameters(&seeded(arch, kind, InitScheme::Pytorch, 3));
         for (path, shape, values) in &params {
@@ -390,9 +379,9 @@ fn pytorch_init_is_kaiming_uniform() {
 #[test]
 fn keras_init_is_glorot_uniform_with_zero_biases() {
     for (arch, kind) in [
-        (Arch::DalalMnist, U::Convt),
-        (Arch::DalalMnist, U::Z35),
-        (Arch::IrmaeShape, U::N15),
+        (Arch::DalalMnist, U::CONVT),
+        (Arch::DalalMnist, n("z35")),
+        (Arch::IrmaeShape, n("n15")),
     ] {
         for (path, shape, values) in parameters(&seeded(arch, kind, InitScheme::Keras, 3)) {
             let what = format!("{arch:?} {kind:?} {path}");
@@ -415,13 +404,13 @@ fn keras_init_is_glorot_uniform_with_zero_biases() {
 #[test]
 fn same_seed_gives_the_same_weights() {
     for init in [InitScheme::Pytorch, InitScheme::Keras] {
-        let a = parameters(&seeded(Arch::DalalMnist, U::N15, init, 11));
+        let a = parameters(&seeded(Arch::DalalMnist, n("n15"), init, 11));
         assert_eq!(
             a,
-            parameters(&seeded(Arch::DalalMnist, U::N15, init, 11)),
+            parameters(&seeded(Arch::DalalMnist, n("n15"), init, 11)),
             "{init:?}"
         );
-        let b = parameters(&seeded(Arch::DalalMnist, U::N15, init, 12));
+        let b = parameters(&seeded(Arch::DalalMnist, n("n15"), init, 12));
         for ((path, _, x), (_, _, y)) in a.iter().zip(&b) {
             if x.len() > 1 && x.iter().any(|v| *v != 0.0) {
                 assert_ne!(x, y, "{init:?} {path}: another seed, other weights");
@@ -439,7 +428,7 @@ fn a_training_step_changes_every_parameter() {
     for (arch, kind, replace, c, n, init) in [
         (
             Arch::DalalMnist,
-            U::Convt,
+            U::CONVT,
             ReplaceLayer::LastStride2,
             1,
             2,
@@ -447,7 +436,7 @@ fn a_training_step_changes_every_parameter() {
         ),
         (
             Arch::DalalMnist,
-            U::Z35,
+            n("z35"),
             ReplaceLayer::Output,
             1,
             2,
@@ -455,7 +444,7 @@ fn a_training_step_changes_every_parameter() {
         ),
         (
             Arch::IrmaeCeleba,
-            U::N15,
+            n("n15"),
             ReplaceLayer::LastStride2,
             3,
             4,

@@ -1,6 +1,7 @@
 //! Stride-2 up-sampling stages: the transposed-conv baseline, or an x2
 //! up-sampling (nearest, bilinear with align_corners as Chandrasegaran et al., or
-//! zero insertion) followed by "same" convolutions (EXPERIMENTS.md §1.4).
+//! zero insertion) followed by "same" convolutions (EXPERIMENTS.md §1.4). Every
+//! up-sampler is one line of [`UPSAMPLERS`].
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -10,7 +11,7 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{backend::Backend, Tensor};
 
 use super::layout::{ConvGeometry, IRMAE_STRIDE2};
-use crate::pipeline::schema::UpsamplerName;
+use crate::pipeline::named::{named_serde, registry_names, Named};
 
 /// Version of the last-layer up-samplers.
 /// Part of the keys of the nodes that use it: bump it when a change alters
@@ -28,26 +29,89 @@ pub enum Doubling {
     ZeroInsertion,
 }
 
-/// The parts of an up-sampler name: None for the ConvT baseline, else the
-/// doubling, the number of convolutions and their kernel size.
-pub fn decompose(kind: UpsamplerName) -> Option<(Doubling, usize, usize)> {
+/// An up-sampler as `model.upsampler` names it (`convt`, `n15`, ...), with what
+/// it is built of. One entry of [`UPSAMPLERS`]; compares, hashes and
+/// (de)serialises by name.
+#[derive(Clone, Copy)]
+pub struct UpsamplerName {
+    name: &'static str,
+    /// None for the ConvT baseline, else (doubling, convolutions, kernel size).
+    parts: Option<(Doubling, usize, usize)>,
+}
+
+impl UpsamplerName {
+    /// `convt`: the network's own stride-2 transposed conv, the network as published.
+    pub const CONVT: UpsamplerName = UpsamplerName {
+        name: "convt",
+        parts: None,
+    };
+
+    /// x.y.z: x2 up-sampling by `doubling`, then `convs` "same" convolutions of
+    /// `kernel` x `kernel` with no activation between them. `name` is the letter
+    /// of the doubling (n, b, z), `convs` and `kernel`.
+    const fn doubled(
+        name: &'static str,
+        doubling: Doubling,
+        convs: usize,
+        kernel: usize,
+    ) -> UpsamplerName {
+        UpsamplerName {
+            name,
+            parts: Some((doubling, convs, kernel)),
+        }
+    }
+
+    /// The up-sampler called `name`, if there is one.
+    pub fn named(name: &str) -> Option<UpsamplerName> {
+        crate::pipeline::named::by_name(name)
+    }
+}
+
+/// Every up-sampler (Chandrasegaran et al.'s set): the transposed-conv baseline,
+/// then one x2 up-sampling (nearest, bilinear with align_corners, zero insertion)
+/// followed by one k x k convolution (x.1.k) or three 5x5 ones (x.3.5). The order
+/// is the one error messages list them in.
+pub const UPSAMPLERS: &[UpsamplerName] = {
     use Doubling::*;
     use UpsamplerName as U;
-    Some(match kind {
-        U::Convt => return None,
-        U::N13 => (Nearest, 1, 3),
-        U::N15 => (Nearest, 1, 5),
-        U::N17 => (Nearest, 1, 7),
-        U::B13 => (Bilinear, 1, 3),
-        U::B15 => (Bilinear, 1, 5),
-        U::B17 => (Bilinear, 1, 7),
-        U::Z13 => (ZeroInsertion, 1, 3),
-        U::Z15 => (ZeroInsertion, 1, 5),
-        U::Z17 => (ZeroInsertion, 1, 7),
-        U::N35 => (Nearest, 3, 5),
-        U::B35 => (Bilinear, 3, 5),
-        U::Z35 => (ZeroInsertion, 3, 5),
-    })
+    &[
+        U::CONVT,
+        U::doubled("n13", Nearest, 1, 3),
+        // Björk's 'N.1.5'.
+        U::doubled("n15", Nearest, 1, 5),
+        U::doubled("n17", Nearest, 1, 7),
+        U::doubled("b13", Bilinear, 1, 3),
+        U::doubled("b15", Bilinear, 1, 5),
+        U::doubled("b17", Bilinear, 1, 7),
+        U::doubled("z13", ZeroInsertion, 1, 3),
+        U::doubled("z15", ZeroInsertion, 1, 5),
+        U::doubled("z17", ZeroInsertion, 1, 7),
+        U::doubled("n35", Nearest, 3, 5),
+        U::doubled("b35", Bilinear, 3, 5),
+        U::doubled("z35", ZeroInsertion, 3, 5),
+    ]
+};
+
+impl Named for UpsamplerName {
+    const TYPE: &'static str = "UpsamplerName";
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn all() -> &'static [UpsamplerName] {
+        UPSAMPLERS
+    }
+
+    registry_names!();
+}
+
+named_serde!(UpsamplerName);
+
+/// The parts of an up-sampler: None for the ConvT baseline, else the doubling,
+/// the number of convolutions and their kernel size.
+pub fn decompose(kind: UpsamplerName) -> Option<(Doubling, usize, usize)> {
+    kind.parts
 }
 
 /// Doubles the height and width of `x` (`[B, C, H, W]`).
@@ -165,5 +229,37 @@ impl<B: Backend> Upsample2x<B> {
         self.convs
             .iter()
             .fold(double(x, how), |h, conv| conv.forward(h))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_name_spells_its_doubling_convolutions_and_kernel() {
+        for (i, kind) in UPSAMPLERS.iter().enumerate() {
+            assert!(
+                !UPSAMPLERS[..i].contains(kind),
+                "{} listed twice",
+                kind.name
+            );
+            let Some((doubling, convs, kernel)) = kind.parts else {
+                assert_eq!(kind.name, "convt");
+                continue;
+            };
+            let letter = match doubling {
+                Doubling::Nearest => 'n',
+                Doubling::Bilinear => 'b',
+                Doubling::ZeroInsertion => 'z',
+            };
+            assert_eq!(kind.name, format!("{letter}{convs}{kernel}"));
+            assert_eq!(
+                kernel % 2,
+                1,
+                "{}: a 'same' conv has an odd kernel",
+                kind.name
+            );
+        }
     }
 }

@@ -1005,7 +1005,7 @@ mod tests {
         assert_eq!(table.rows, ["loss.terms"]);
         assert_eq!(
             table.metrics,
-            Some(vec![crate::pipeline::schema::Metric::RmseAi])
+            crate::pipeline::schema::Metric::named("rmse_ai").map(|m| vec![m])
         );
         assert_eq!(table.labels["bce+fft"], "FFT");
         // No table: the section defaults to none.
@@ -1677,7 +1677,10 @@ mod tests {
                 ("loss.alpha".to_string(), json!(1.0))
             ]
         );
-        assert_eq!(p.cells[5].config.model.upsampler, UpsamplerName::N15);
+        assert_eq!(
+            p.cells[5].config.model.upsampler,
+            UpsamplerName::named("n15").unwrap()
+        );
         assert_eq!(p.cells[5].config.loss.alpha, Some(1.0));
         // File order, not alphabetical.
         let text =
@@ -1706,7 +1709,10 @@ mod tests {
             ["model.upsampler", "loss.alpha", "train.seed"]
         );
         assert_eq!(p.cells.len(), 12);
-        assert_eq!(p.cells[0].config.model.upsampler, UpsamplerName::N13);
+        assert_eq!(
+            p.cells[0].config.model.upsampler,
+            UpsamplerName::named("n13").unwrap()
+        );
         assert_eq!(p.cells[1].config.train.seed, 2);
         let p = load(text, &["model.upsampler=n17"]).unwrap();
         assert_eq!(p.swept_keys, ["loss.alpha"]);
@@ -1714,7 +1720,7 @@ mod tests {
         assert!(p
             .cells
             .iter()
-            .all(|c| c.config.model.upsampler == UpsamplerName::N17));
+            .all(|c| c.config.model.upsampler == UpsamplerName::named("n17").unwrap()));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod display;
 pub mod key;
 pub mod load;
 pub mod locate;
+pub mod named;
 pub mod overrides;
 pub mod resolve;
 pub mod schema;

@@ -666,7 +666,7 @@ mod tests {
             (r.model.channels, r.model.size, r.model.latent),
             (1, 32, 128)
         );
-        assert_eq!(r.model.upsampler, UpsamplerName::Convt);
+        assert_eq!(r.model.upsampler, UpsamplerName::CONVT);
         let rgb = resolve("dataset: {name: shapes, channels: 3}").unwrap();
         assert_eq!(rgb.model.channels, 3);
         assert!(matches!(

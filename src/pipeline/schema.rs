@@ -269,40 +269,9 @@ pub enum Arch {
     DalalMnist,
 }
 
-/// Last-layer up-sampler (Chandrasegaran et al., EXPERIMENTS.md §1.4): the
-/// transposed-conv baseline, or an x2 up-sampling (N nearest, B bilinear with
-/// align_corners, Z zero insertion) followed by one `k`x`k` "same" convolution
-/// (x.1.k) or three 5x5 convolutions without activations between them (x.3.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpsamplerName {
-    /// ConvT(k4, s2, p1): the network as published.
-    Convt,
-    /// Nearest x2 + Conv 3x3.
-    N13,
-    /// Nearest x2 + Conv 5x5 (Björk's 'N.1.5').
-    N15,
-    /// Nearest x2 + Conv 7x7.
-    N17,
-    /// Bilinear x2 + Conv 3x3.
-    B13,
-    /// Bilinear x2 + Conv 5x5.
-    B15,
-    /// Bilinear x2 + Conv 7x7.
-    B17,
-    /// Zero insertion x2 + Conv 3x3.
-    Z13,
-    /// Zero insertion x2 + Conv 5x5.
-    Z15,
-    /// Zero insertion x2 + Conv 7x7.
-    Z17,
-    /// Nearest x2 + three Conv 5x5.
-    N35,
-    /// Bilinear x2 + three Conv 5x5.
-    B35,
-    /// Zero insertion x2 + three Conv 5x5.
-    Z35,
-}
+/// Last-layer up-sampler, by name (`convt`, `n15`, ...). The up-samplers are
+/// listed in `crate::model::upsampler::UPSAMPLERS`.
+pub use crate::model::upsampler::UpsamplerName;
 
 /// Which decoder layer the up-sampler replaces (EXPERIMENTS.md §1.4). The two
 /// differ only for decoders that end in a 1x1 layer (IRMAE MNIST and CelebA).
@@ -350,7 +319,7 @@ impl Default for ModelConfig {
         ModelConfig {
             arch: Arch::Auto,
             latent: None,
-            upsampler: UpsamplerName::Convt,
+            upsampler: UpsamplerName::CONVT,
             replace: ReplaceLayer::LastStride2,
             init: InitScheme::Auto,
         }
@@ -587,39 +556,9 @@ impl LossConfig {
     }
 }
 
-/// An evaluation metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// Per-image pixel RMSE.
-    RmseSpatial,
-    /// Björk's "spatial RMSE" as the published numbers behave (EXPERIMENTS.md §4.1):
-    /// squared error per pixel, mean and std over all pixels of the test batch. Per
-    /// image (metrics.csv) it is the image's mean squared error.
-    SqErrPixel,
-    /// Per-image RMSE between unnormalised DFTs (Re and Im as separate numbers).
-    RmseFft2,
-    /// Per-image RMSE between 20 ln|F| azimuthal profiles (Durall binning).
-    RmseAi,
-    /// Per-image PSNR in dB for pixel range 1 (TensorFlow's `tf.image.psnr`).
-    Psnr,
-    /// Per-image SSIM, TensorFlow's definition (`tf.image.ssim`, valid windows).
-    Ssim,
-}
-
-impl Metric {
-    /// Column name in metrics.csv and summary.csv.
-    pub fn column(&self) -> &'static str {
-        match self {
-            Metric::RmseSpatial => "rmse_spatial",
-            Metric::SqErrPixel => "sq_err_pixel",
-            Metric::RmseFft2 => "rmse_fft2",
-            Metric::RmseAi => "rmse_ai",
-            Metric::Psnr => "psnr",
-            Metric::Ssim => "ssim",
-        }
-    }
-}
+/// An evaluation metric, by name (`rmse_spatial`, ...). The metrics are defined
+/// in `crate::eval::metric`, one file each.
+pub use crate::eval::metric::Metric;
 
 /// Where eval reconstructions come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -651,14 +590,7 @@ impl Default for EvalConfig {
     fn default() -> Self {
         EvalConfig {
             images: 1000,
-            metrics: vec![
-                Metric::RmseSpatial,
-                Metric::SqErrPixel,
-                Metric::RmseFft2,
-                Metric::RmseAi,
-                Metric::Psnr,
-                Metric::Ssim,
-            ],
+            metrics: Metric::defaults(),
             reconstruct: Reconstruct::Mean,
             seed: 0,
             samples: 64,

@@ -20,7 +20,7 @@ use super::checkpoint::{
 };
 use super::schedule::learning_rate;
 use crate::atomic::write_atomic;
-use crate::backend::{batch_tensor, normal_noise, on_threads, CpuBackend, TrainBackend};
+use crate::backend::{batch_tensor, dispatch, normal_noise, BackendJob, CpuBackend};
 use crate::data::ImageSet;
 use crate::device::Device;
 use crate::loss::{LossMix, LossParams};
@@ -128,21 +128,38 @@ pub fn train(
     device: Device,
     threads: usize,
 ) -> Result<(), TrainError> {
-    match device {
-        Device::Cpu => on_threads(threads, || {
-            train_on::<TrainBackend>(cfg, data, dir, label, progress, &Default::default())
-        })?,
-        #[cfg(feature = "cuda")]
-        Device::Cuda(n) => train_on::<crate::backend::CudaTrainBackend>(
+    let job = TrainJob {
+        cfg,
+        data,
+        dir,
+        label,
+        progress,
+    };
+    dispatch(device, threads, job)
+}
+
+/// [`train`]'s arguments, run by [`dispatch`] on the backend of the device.
+struct TrainJob<'a> {
+    cfg: &'a ResolvedPipeline,
+    data: &'a ImageSet,
+    dir: &'a Path,
+    label: &'a str,
+    progress: &'a Progress,
+}
+
+impl BackendJob for TrainJob<'_> {
+    type Output = ();
+    type Error = TrainError;
+
+    fn run<B: AutodiffBackend>(self, device: &B::Device) -> Result<(), TrainError> {
+        let TrainJob {
             cfg,
             data,
             dir,
             label,
             progress,
-            &burn::backend::cuda::CudaDevice::new(n),
-        ),
-        #[cfg(not(feature = "cuda"))]
-        Device::Cuda(_) => Err(anyhow::Error::new(crate::device::DeviceError::NotBuilt).into()),
+        } = self;
+        train_on::<B>(cfg, data, dir, label, progress, device)
     }
 }
 
@@ -412,7 +429,7 @@ mod tests {
             ],
             ..LossConfig::default()
         };
-        for upsampler in [UpsamplerName::Convt, UpsamplerName::N15] {
+        for upsampler in [UpsamplerName::CONVT, UpsamplerName::named("n15").unwrap()] {
             let cfg = tiny_config(upsampler, loss.clone());
             let dir = tempfile::tempdir().unwrap();
             train(
@@ -463,6 +480,7 @@ mod tests {
 #[cfg(test)]
 mod learned_loss_tests {
     use super::*;
+    use crate::backend::{on_threads, TrainBackend};
     use crate::data::shapes;
     use crate::pipeline::load::load_pipeline_str;
     use burn::module::Module;
