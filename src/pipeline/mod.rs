@@ -10,6 +10,7 @@ pub mod display;
 pub mod key;
 pub mod load;
 pub mod locate;
+pub mod messages;
 pub mod overrides;
 pub mod resolve;
 pub mod schema;
