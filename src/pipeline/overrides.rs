@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::messages::yaml::yaml_message;
+use super::messages::yaml::value_message;
 
 /// One parsed `-o` argument.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,11 +141,8 @@ fn split_top_level(raw: &str) -> Result<Vec<&str>, String> {
 /// Parses one value as a YAML scalar or flow collection (no comma splitting).
 pub fn parse_value(text: &str) -> Result<Value, String> {
     let text = text.trim();
-    let value: Value = serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
-        let message = yaml_message(&e);
-        let message = message.strip_prefix("invalid YAML: ").unwrap_or(&message);
-        format!("cannot read the value `{text}`: {message}")
-    })?;
+    let value: Value = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| format!("cannot read the value `{text}`: {}", value_message(&e)))?;
     let flow = text.starts_with('[') || text.starts_with('{');
     if !flow && (value.is_object() || value.is_array()) {
         return Err(format!(

@@ -34,7 +34,7 @@ pub fn mentions(message: &str, key: &str) -> bool {
 
 /// A library message on one line: an error is shown as one
 /// `file:line:column: key: message` line, whatever the library put in it.
-pub fn one_line(message: &str) -> String {
+fn one_line(message: &str) -> String {
     message.replace('\n', " ")
 }
 

@@ -4,21 +4,32 @@
 //! suggests changing `Options`, prints limits as `Debug` structs); these
 //! rewrites name the problem in terms of the file and leave the place to the
 //! caller, which shows it as `file:line:column`. They match on the error's
-//! variant; only the reader's recursion limit is recognised by its words.
+//! variant; only the parser's recursion limit is recognised by its words.
 
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{DefaultMessageFormatter, Error, MessageFormatter};
 
 /// The problem a serde_saphyr error describes, in runner's words and without
-/// the location.
+/// the location; wording no rewrite knows follows "invalid YAML: ".
 pub fn yaml_message(error: &Error) -> String {
+    rewritten(error).unwrap_or_else(|| format!("invalid YAML: {}", library_words(core(error).0)))
+}
+
+/// As [`yaml_message`] for a single `-o` value, without "invalid YAML: ": the
+/// caller already says that it cannot read the value.
+pub fn value_message(error: &Error) -> String {
+    rewritten(error).unwrap_or_else(|| library_words(core(error).0))
+}
+
+/// The message of the first rewrite that recognises `error`, if any.
+fn rewritten(error: &Error) -> Option<String> {
     let (core, through_alias) = core(error);
     duplicate_key(core)
         .or_else(|| second_document(core))
         .or_else(|| budget(core, through_alias))
         .or_else(|| alias_limit(core))
         .or_else(|| non_finite_float(core))
-        .unwrap_or_else(|| reader_words(core))
+        .or_else(|| nested_too_deeply(core))
 }
 
 /// Whether `error` is a key written twice in one mapping; the caller then
@@ -56,8 +67,8 @@ fn duplicate_key(core: &Error) -> Option<String> {
     }
 }
 
-/// `MultipleDocuments` ("multiple YAML documents detected; use from_multiple
-/// or ...", which names library functions) -> "a second YAML document starts
+/// `MultipleDocuments` ("multiple YAML documents detected; {hint}", the hint
+/// naming library functions to call instead) -> "a second YAML document starts
 /// here; a pipeline file holds one".
 fn second_document(core: &Error) -> Option<String> {
     matches!(core, Error::MultipleDocuments { .. })
@@ -110,16 +121,17 @@ fn non_finite_float(core: &Error) -> Option<String> {
     }
 }
 
-/// Any other error in serde_saphyr's default words, after "invalid YAML: " and
-/// on one line; the reader's "recursion limit exceeded" (brackets nested past
-/// what it follows) -> "lists or mappings are nested too deeply".
-fn reader_words(core: &Error) -> String {
-    let text = DefaultMessageFormatter.format_message(core).into_owned();
-    if text == "recursion limit exceeded" {
-        "lists or mappings are nested too deeply".to_string()
-    } else {
-        format!("invalid YAML: {}", super::one_line(&text))
-    }
+/// The YAML parser's "recursion limit exceeded" (brackets nested past what it
+/// follows, when no budget stops them first) -> "lists or mappings are nested
+/// too deeply". The only rewrite here that matches words, not a variant.
+fn nested_too_deeply(core: &Error) -> Option<String> {
+    (library_words(core) == "recursion limit exceeded")
+        .then(|| "lists or mappings are nested too deeply".to_string())
+}
+
+/// serde_saphyr's default words for `core`, on one line.
+fn library_words(core: &Error) -> String {
+    super::one_line(&DefaultMessageFormatter.format_message(core))
 }
 
 /// Which limit of the YAML reader a file exceeds, in words; `through_alias` when
@@ -213,6 +225,13 @@ mod tests {
         assert_eq!(yaml_message(&error), "duplicate key `a`");
         assert!(is_duplicate_key(&error));
         assert!(!is_duplicate_key(&error_with("a: [1\n", |_| {})));
+        // A key that is no scalar has no name to give. A pipeline's keys are
+        // strings, so only a type with list keys gets this far.
+        let error = serde_saphyr::from_str_with_options::<
+            std::collections::BTreeMap<Vec<String>, u32>,
+        >("? [a]\n: 1\n? [a]\n: 2\n", yaml_options())
+        .unwrap_err();
+        assert_eq!(yaml_message(&error), "duplicate key", "{error:?}");
     }
 
     #[test]
@@ -348,5 +367,13 @@ mod tests {
         assert!(message.starts_with("invalid YAML: "), "{message}");
         let message = message_with("a: b: c\n", |_| {});
         assert!(message.starts_with("invalid YAML: "), "{message}");
+        // A `-o` value's message leaves the lead to its caller.
+        let error = error_with("[1, 2", |_| {});
+        let message = value_message(&error);
+        assert_eq!(yaml_message(&error), format!("invalid YAML: {message}"));
+        assert_eq!(
+            value_message(&error_with("{a: 1, a: 2}", |_| {})),
+            "duplicate key `a`"
+        );
     }
 }
