@@ -734,7 +734,7 @@ fn did_you_mean(word: &str, candidates: &[&str]) -> String {
 /// unclear.
 ///
 /// `probe` types a changed tree the same way (see [`first_type_error`]).
-fn explain_type_error(
+pub(super) fn explain_type_error(
     error: &serde_path_to_error::Error<serde_json::Error>,
     tree: &Value,
     probe: &dyn Fn(&Value) -> Option<(String, String)>,
@@ -823,7 +823,9 @@ fn explain_type_error(
 
 /// The first typing error of `tree` read as a `T`, as (dotted path, serde's
 /// message); `None` when it types.
-fn first_type_error<T: serde::de::DeserializeOwned>(tree: &Value) -> Option<(String, String)> {
+pub(super) fn first_type_error<T: serde::de::DeserializeOwned>(
+    tree: &Value,
+) -> Option<(String, String)> {
     serde_path_to_error::deserialize::<_, T>(tree.clone())
         .err()
         .map(|e| (dotted(e.path()), e.inner().to_string()))

@@ -6,6 +6,7 @@
 //! [`schema::ResolvedPipeline`] per cell, or one [`load::ConfigError`] that says
 //! where the problem is.
 
+pub mod dataset;
 pub mod display;
 pub mod key;
 pub mod load;
