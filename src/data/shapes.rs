@@ -296,12 +296,14 @@ impl DatasetSource for ShapesSpec {
         check_channels(channels)?;
         let gray = match (channels, o.gray) {
             (1, gray) => Some(gray.unwrap_or(GrayMode::Luminance)),
-            (_, Some(_)) => return Err(ConfigIssue::new(
-                "dataset.gray",
-                format!(
+            (_, Some(_)) => {
+                return Err(ConfigIssue::new(
+                    "dataset.gray",
+                    format!(
                     "dataset.gray applies only to channels: 1, but dataset.channels is {channels}"
                 ),
-            )),
+                ))
+            }
             (_, None) => None,
         };
         let train_images = o.train_images.unwrap_or(TRAIN_IMAGES);

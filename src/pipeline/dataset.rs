@@ -264,4 +264,59 @@ mod tests {
         let ok = type_options::<Two>("two", &options("{alpha: 1}")).unwrap();
         assert_eq!(ok.beta, None);
     }
+
+    /// The whole path from file to message: line, column and dotted key of a
+    /// dataset option, whether it sorts before or after `name`.
+    #[test]
+    fn file_errors_name_the_line_and_key() {
+        use crate::pipeline::load::load_pipeline_str;
+        let error = |text: &str, overrides: &[&str]| {
+            let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+            load_pipeline_str(std::path::Path::new("pipelines/x.yaml"), text, &overrides)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error("dataset:\n  name: shapes\n  gray: blue\n", &[]),
+            "pipelines/x.yaml:3:3: unknown value `blue` for dataset.gray; expected one of luminance, intensity"
+        );
+        assert_eq!(
+            error("dataset:\n  name: mnist\n  test_images: -3\n", &[]),
+            "pipelines/x.yaml:3:3: dataset.test_images: must be a whole number from 0 to 4294967295, got -3"
+        );
+        let shown = error("dataset: {name: shapes, root: x}\n", &[]);
+        assert!(
+            shown.starts_with("pipelines/x.yaml:1:25: dataset.root: unknown key `root` for dataset shapes (a key of datasets mnist, celeba, cifar10 and folder); valid keys: name, size,"),
+            "{shown}"
+        );
+        let shown = error("dataset: {name: shapes}\n", &["dataset.binarize=true"]);
+        assert!(
+            shown.starts_with("pipelines/x.yaml: -o dataset.binarize=true: dataset.binarize: unknown key `binarize` for dataset shapes (a key of dataset mnist)"),
+            "{shown}"
+        );
+    }
+
+    /// A sweep may choose the dataset; each cell then takes its own options.
+    #[test]
+    fn the_dataset_name_can_be_swept() {
+        use crate::pipeline::load::load_pipeline_str;
+        let text = "dataset: {name: shapes, test_images: 1000}\nsweep:\n  dataset.name: [shapes, cifar10]\n";
+        let loaded = load_pipeline_str(std::path::Path::new("x.yaml"), text, &[]).unwrap();
+        let names: Vec<&str> = loaded
+            .cells
+            .iter()
+            .map(|c| c.config.dataset.name())
+            .collect();
+        assert_eq!(names, ["shapes", "cifar10"]);
+        let text =
+            "dataset: {name: shapes, gray: intensity}\nsweep:\n  dataset.name: [shapes, cifar10]\n";
+        let shown = load_pipeline_str(std::path::Path::new("x.yaml"), text, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shown.starts_with("x.yaml:1:25: dataset.gray: unknown key `gray` for dataset cifar10"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("(in cell dataset.name=cifar10)"), "{shown}");
+    }
 }
