@@ -150,14 +150,21 @@ pub fn type_options<T: DeserializeOwned>(
     options: &Map<String, Value>,
 ) -> Result<T, ConfigIssue> {
     let valid = field_names::<T>();
-    if let Some(bad) = options.keys().find(|k| !valid.contains(&k.as_str())) {
-        return Err(ConfigIssue::new(
-            format!("dataset.{bad}"),
-            unknown_key(dataset, bad, valid),
-        ));
+    let mut own = Map::new();
+    for (key, value) in options {
+        if valid.contains(&key.as_str()) {
+            own.insert(key.clone(), value.clone());
+        } else if !(value.is_null() && owners(key).next().is_some()) {
+            return Err(ConfigIssue::new(
+                format!("dataset.{key}"),
+                unknown_key(dataset, key, valid),
+            ));
+        }
+        // Another dataset's key set to null means "not set", as it did when
+        // every dataset shared one flat section; a misspelt key is still refused.
     }
     // Typed under a `dataset` key, so that paths and messages name the full key.
-    let tree = serde_json::json!({ "dataset": options });
+    let tree = serde_json::json!({ "dataset": own });
     serde_path_to_error::deserialize(tree.clone())
         .map(|section: Section<T>| section.dataset)
         .map_err(|e| {
@@ -172,17 +179,21 @@ struct Section<T> {
     dataset: T,
 }
 
+/// The datasets that take `key`.
+fn owners(key: &str) -> impl Iterator<Item = &'static str> + '_ {
+    NAMES
+        .iter()
+        .copied()
+        .filter(move |&name| registry::keys_of(name).contains(&key))
+}
+
 /// "unknown key `root` for dataset shapes (a key of datasets mnist and folder); valid keys:
 /// name, size, ...": the datasets that take the key, else a near miss.
 fn unknown_key(dataset: &str, bad: &str, valid: &[&str]) -> String {
     let keys: Vec<&str> = std::iter::once("name")
         .chain(valid.iter().copied())
         .collect();
-    let owners: Vec<&str> = NAMES
-        .iter()
-        .copied()
-        .filter(|&name| registry::keys_of(name).contains(&bad))
-        .collect();
+    let owners: Vec<&str> = owners(bad).collect();
     let hint = if let [one] = owners.as_slice() {
         format!(" (a key of dataset {one})")
     } else if let [first @ .., last] = owners.as_slice() {
@@ -259,6 +270,10 @@ mod tests {
             err.message,
             "unknown key `alpah` for dataset two (did you mean `alpha`?); valid keys: name, alpha, beta"
         );
+        // Another dataset's key may be null (not set); a misspelt one may not.
+        assert!(type_options::<Two>("two", &options("{alpha: 1, root: null}")).is_ok());
+        let err = type_options::<Two>("two", &options("{alpha: 1, roots: null}")).unwrap_err();
+        assert_eq!(err.path, "dataset.roots");
         let err = type_options::<Two>("two", &options("{}")).unwrap_err();
         assert_eq!(err.path, "dataset.alpha");
         let ok = type_options::<Two>("two", &options("{alpha: 1}")).unwrap();
