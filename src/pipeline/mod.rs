@@ -8,6 +8,7 @@
 //! where the problem is.
 
 pub mod check;
+pub mod dataset;
 pub mod display;
 pub mod key;
 pub mod load;
