@@ -3,6 +3,7 @@
 //! logic in [`crate::inspect`]) and `terms` ([`terms`]).
 
 mod node;
+pub mod reference;
 mod results;
 mod run;
 mod terms;
@@ -15,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::dag::Store;
 use crate::pipeline::load::{load_pipeline_limited, CellCheck, LoadedPipeline};
 use node::NodeArgs;
+use reference::CompletionsArgs;
 use results::{ConfigArgs, DiffArgs, GcArgs, LsArgs, ShowArgs, VerifyArgs};
 use run::RunArgs;
 use terms::TermsArgs;
@@ -125,6 +127,14 @@ enum Command {
     /// 1 - alpha, frequency terms alpha). `--defaults` prints each term with its
     /// default options, ready to paste into `loss.terms`.
     Terms(TermsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Bash: `runner completions bash > ~/.local/share/bash-completion/completions/runner`;
+    /// zsh: write `_runner` into a folder of `$fpath`; fish:
+    /// `runner completions fish > ~/.config/fish/completions/runner.fish`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `runner man > runner.1; man ./runner.1`.
+    Man,
 }
 
 /// The pipeline file and its overrides.
@@ -154,6 +164,8 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         "verify",
         "gc",
         "terms",
+        "completions",
+        "man",
         "help",
         "-h",
         "--help",
@@ -278,6 +290,8 @@ pub fn main() -> i32 {
         Command::Verify(args) => results::verify(&args, &store),
         Command::Gc(args) => results::gc(&args, &store),
         Command::Terms(args) => terms::terms(&args),
+        Command::Completions(args) => reference::completions(&args),
+        Command::Man => reference::man(),
     }
 }
 
