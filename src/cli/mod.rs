@@ -1,7 +1,8 @@
 //! Command-line interface: `runner [run] PIPELINE` ([`run`]), `runner node KEY`
 //! ([`node`]), `config`, `diff`, `ls`, `show`, `verify`, `gc` ([`results`], their
-//! logic in [`crate::inspect`]) and `terms` ([`terms`]).
+//! logic in [`crate::inspect`]), `terms` ([`terms`]) and `data` ([`data`]).
 
+mod data;
 mod node;
 mod results;
 mod run;
@@ -11,6 +12,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use data::DataArgs;
 
 use crate::dag::Store;
 use crate::pipeline::load::{load_pipeline_limited, CellCheck, LoadedPipeline};
@@ -125,6 +128,9 @@ enum Command {
     /// 1 - alpha, frequency terms alpha). `--defaults` prints each term with its
     /// default options, ready to paste into `loss.terms`.
     Terms(TermsArgs),
+    /// Download the raw datasets (`data get mnist|cifar10|celeba`), verified
+    /// against their published checksums, or list them (`data list`).
+    Data(DataArgs),
 }
 
 /// The pipeline file and its overrides.
@@ -154,6 +160,7 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         "verify",
         "gc",
         "terms",
+        "data",
         "help",
         "-h",
         "--help",
@@ -278,6 +285,7 @@ pub fn main() -> i32 {
         Command::Verify(args) => results::verify(&args, &store),
         Command::Gc(args) => results::gc(&args, &store),
         Command::Terms(args) => terms::terms(&args),
+        Command::Data(args) => data::data(&args),
     }
 }
 
