@@ -17,7 +17,7 @@ use std::process::Command;
 mod common;
 
 use common::median_secs;
-use runner::data::{mnist, ImageSet};
+use runner::data::{mnist, ImageSet, Split};
 use runner::eval::run::score;
 use runner::pipeline::schema::Metric;
 
@@ -56,7 +56,7 @@ fn json_number(line: &str, key: &str) -> Option<f64> {
 
 fn main() {
     let root = Path::new("data/mnist");
-    let images = match mnist::load_split(root, mnist::Split::Test, 10_000, 32, false) {
+    let images = match mnist::load_split(root, Split::Test, 10_000, 32, false) {
         Ok(images) => images,
         Err(e) => {
             println!("skipped: {e}");

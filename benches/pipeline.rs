@@ -10,8 +10,8 @@ use std::process::Command;
 mod common;
 
 use common::median_secs;
-use runner::data::{mnist, shapes};
-use runner::pipeline::schema::GrayMode;
+use runner::data::shapes::{self, GrayMode};
+use runner::data::{mnist, Split};
 
 fn report(what: &str, secs: f64, target: f64) {
     println!(
@@ -35,10 +35,9 @@ fn main() {
     let root = Path::new("data/mnist");
     if root.is_dir() {
         let (secs, ()) = median_secs(3, || {
-            let train = mnist::load_split(root, mnist::Split::Train, 60_000, 32, false)
-                .expect("MNIST train");
-            let test =
-                mnist::load_split(root, mnist::Split::Test, 10_000, 32, false).expect("MNIST test");
+            let train =
+                mnist::load_split(root, Split::Train, 60_000, 32, false).expect("MNIST train");
+            let test = mnist::load_split(root, Split::Test, 10_000, 32, false).expect("MNIST test");
             assert_eq!(train.len() + test.len(), 70_000);
         });
         report("MNIST load + resize to 32x32, 70,000 images", secs, 2.0);

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::dag::plan::NodeKind;
-use crate::pipeline::schema::{DatasetSpec, ResolvedPipeline};
+use crate::pipeline::schema::ResolvedPipeline;
 use crate::{data, eval, loss, model, train};
 
 /// The components a node of `kind` runs for cell `cfg`, as `group.name` (e.g.
@@ -25,16 +25,9 @@ pub fn current(kind: NodeKind, cfg: &ResolvedPipeline) -> BTreeMap<String, u32> 
     };
     match kind {
         NodeKind::Dataset => {
-            let (name, version) = match &cfg.dataset {
-                DatasetSpec::Shapes(_) => ("shapes", data::shapes::VERSION),
-                DatasetSpec::Mnist(_) => ("mnist", data::mnist::VERSION),
-                DatasetSpec::Celeba(_) => ("celeba", data::celeba::VERSION),
-                DatasetSpec::Cifar10(_) => ("cifar10", data::cifar10::VERSION),
-                DatasetSpec::Folder(_) => ("folder", data::folder::VERSION),
-            };
-            add(format!("dataset.{name}"), version);
-            if matches!(cfg.dataset, DatasetSpec::Celeba(_) | DatasetSpec::Folder(_)) {
-                add("dataset.resize".into(), data::resize::VERSION);
+            // The reader and the shared steps it uses (e.g. `resize`).
+            for (name, version) in cfg.dataset.versions() {
+                add(format!("dataset.{name}"), version);
             }
             add("dataset.cache".into(), data::cache::FORMAT_VERSION);
         }

@@ -434,7 +434,7 @@ fn unknown_keys_in_every_section() {
         (
             "dataset",
             format!("dataset: {{name: shapes, train_imgs: 64, test_images: 32}}\n{T}{E}"),
-            "dataset.train_imgs: unknown key `train_imgs` (did you mean `train_images`?)",
+            "dataset.train_imgs: unknown key `train_imgs` for dataset shapes (did you mean `train_images`?)",
         ),
         (
             "model",

@@ -254,8 +254,7 @@ fn load_split(path: &Path, entry: &SplitEntry) -> Result<ImageSet, CacheError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::shapes;
-    use crate::pipeline::schema::GrayMode;
+    use crate::data::shapes::{self, GrayMode};
 
     /// Shapes (f32 values) for train, MNIST-like k/255 values for test.
     fn sample() -> Dataset {

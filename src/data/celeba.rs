@@ -14,8 +14,12 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use super::image_file::{load_images, CropResize};
-use super::{DataError, ImageSet};
+use super::source::{check_count, check_size, resolve_root, DatasetSource, Split};
+use super::{resize, DataError, ImageSet};
+use crate::pipeline::schema::{Arch, ConfigIssue};
 
 /// Version of the CelebA reader.
 /// Part of the keys of the nodes that use it: bump it when a change alters
@@ -231,6 +235,134 @@ pub fn load_files(
         width: size,
         pixels,
     })
+}
+
+/// Defaults of the options and the sizes of the official partitions.
+const ROOT: &str = "data/celeba";
+const SIZE: u32 = 64;
+const TRAIN_MAX: u32 = 162_770;
+const VAL_MAX: u32 = 19_867;
+const TEST_MAX: u32 = 19_962;
+
+/// Which official CelebA partition serves as the test set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CelebaSplit {
+    /// Partition 1 of `list_eval_partition.txt` (19,867 images).
+    Val,
+    /// Partition 2 (19,962 images).
+    Test,
+}
+
+impl CelebaSplit {
+    /// The partition of the file that this choice reads.
+    pub fn partition(self) -> Partition {
+        match self {
+            CelebaSplit::Val => Partition::Val,
+            CelebaSplit::Test => Partition::Test,
+        }
+    }
+}
+
+/// The `dataset:` options of `name: celeba` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CelebaOptions {
+    /// Folder with `img_align_celeba/` and the partition file (default `data/celeba`).
+    pub root: Option<String>,
+    /// Output side after the centre crop (default 64).
+    pub size: Option<u32>,
+    /// First N images of the training partition (default all).
+    pub train_images: Option<u32>,
+    /// First N images of the test partition (default all).
+    pub test_images: Option<u32>,
+    /// The partition used as the test set (default `test`).
+    pub test_split: Option<CelebaSplit>,
+}
+
+/// Resolved options of the CelebA reader. The root is part of the key only as
+/// written: files edited in place need `--force`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CelebaSpec {
+    /// Folder with `img_align_celeba/` and `list_eval_partition.txt`.
+    pub root: String,
+    /// Output side after the 148x148 centre crop (64 for IRMAE / Björk).
+    pub size: u32,
+    /// First N images of partition 0 (train), in partition-file order.
+    pub train_images: u32,
+    /// First N images of the test partition, in partition-file order.
+    pub test_images: u32,
+    /// Which partition is the test set.
+    pub test_split: CelebaSplit,
+}
+
+impl DatasetSource for CelebaSpec {
+    const NAME: &'static str = "celeba";
+    type Options = CelebaOptions;
+
+    fn resolve(o: CelebaOptions) -> Result<Self, ConfigIssue> {
+        let root = resolve_root(o.root, Some(ROOT), Self::NAME)?;
+        let size = o.size.unwrap_or(SIZE);
+        check_size(size)?;
+        let test_split = o.test_split.unwrap_or(CelebaSplit::Test);
+        let test_max = match test_split {
+            CelebaSplit::Val => VAL_MAX,
+            CelebaSplit::Test => TEST_MAX,
+        };
+        let train_images = o.train_images.unwrap_or(TRAIN_MAX);
+        check_count(train_images, "train_images", Some(TRAIN_MAX))?;
+        let test_images = o.test_images.unwrap_or(test_max);
+        check_count(test_images, "test_images", Some(test_max))?;
+        Ok(CelebaSpec {
+            root,
+            size,
+            train_images,
+            test_images,
+            test_split,
+        })
+    }
+
+    fn size(&self) -> u32 {
+        self.size
+    }
+
+    fn channels(&self) -> u32 {
+        3
+    }
+
+    fn test_images(&self) -> Option<u32> {
+        Some(self.test_images)
+    }
+
+    fn check_inputs(&self) -> Result<(), DataError> {
+        check(
+            Path::new(&self.root),
+            self.test_split.partition(),
+            self.train_images as usize,
+            self.test_images as usize,
+        )
+    }
+
+    fn load(&self, split: Split) -> Result<ImageSet, DataError> {
+        let (partition, n) = match split {
+            Split::Train => (Partition::Train, self.train_images),
+            Split::Test => (self.test_split.partition(), self.test_images),
+        };
+        load_split(
+            Path::new(&self.root),
+            partition,
+            n as usize,
+            self.size as usize,
+        )
+    }
+
+    fn default_arch(&self) -> Result<Arch, String> {
+        Ok(Arch::IrmaeCeleba)
+    }
+
+    fn versions(&self) -> Vec<(&'static str, u32)> {
+        vec![(Self::NAME, VERSION), ("resize", resize::VERSION)]
+    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,12 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use super::image_file::unit;
+use super::source::{check_count, resolve_root, DatasetSource, Split};
 use super::{DataError, ImageSet};
+use crate::pipeline::schema::{Arch, ConfigIssue};
 
 /// Version of the CIFAR-10 reader.
 /// Part of the keys of the nodes that use it: bump it when a change alters
@@ -42,22 +46,11 @@ pub const TRAIN_FILES: [&str; 5] = [
 /// The test file.
 pub const TEST_FILE: &str = "test_batch.bin";
 
-/// Which half of CIFAR-10 to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// The 50,000 training images (five files).
-    Train,
-    /// The 10,000 test images.
-    Test,
-}
-
-impl Split {
-    /// The split's files, in reading order.
-    pub fn files(self) -> &'static [&'static str] {
-        match self {
-            Split::Train => &TRAIN_FILES,
-            Split::Test => std::slice::from_ref(&TEST_FILE),
-        }
+/// The files of `split`, in reading order.
+pub fn files(split: Split) -> &'static [&'static str] {
+    match split {
+        Split::Train => &TRAIN_FILES,
+        Split::Test => std::slice::from_ref(&TEST_FILE),
     }
 }
 
@@ -124,7 +117,7 @@ pub fn check(root: &Path) -> Result<(), DataError> {
 pub fn load_split(root: &Path, split: Split, limit: usize) -> Result<ImageSet, DataError> {
     let mut records: Vec<u8> = Vec::new();
     let mut n = 0;
-    for name in split.files() {
+    for name in files(split) {
         if n >= limit {
             break;
         }
@@ -156,6 +149,94 @@ pub fn load_split(root: &Path, split: Split, limit: usize) -> Result<ImageSet, D
         width: SIDE,
         pixels,
     })
+}
+
+/// Defaults of the options (five training batches and one test batch of 10,000).
+const ROOT: &str = "data/cifar-10-batches-bin";
+const TRAIN_MAX: u32 = 50_000;
+const TEST_MAX: u32 = 10_000;
+
+/// The `dataset:` options of `name: cifar10` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cifar10Options {
+    /// Folder with the six `.bin` files (default `data/cifar-10-batches-bin`).
+    pub root: Option<String>,
+    /// Only 32, the stored side, is accepted (written for clarity).
+    pub size: Option<u32>,
+    /// First N training images (default all 50,000).
+    pub train_images: Option<u32>,
+    /// First N test images (default all 10,000).
+    pub test_images: Option<u32>,
+}
+
+/// Resolved options of the CIFAR-10 reader (always 3 x 32 x 32).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cifar10Spec {
+    /// Folder with `data_batch_1.bin` .. `data_batch_5.bin` and `test_batch.bin`.
+    pub root: String,
+    /// First N training images (batches 1 to 5 in order).
+    pub train_images: u32,
+    /// First N test images.
+    pub test_images: u32,
+}
+
+impl DatasetSource for Cifar10Spec {
+    const NAME: &'static str = "cifar10";
+    type Options = Cifar10Options;
+
+    fn resolve(o: Cifar10Options) -> Result<Self, ConfigIssue> {
+        let root = resolve_root(o.root, Some(ROOT), Self::NAME)?;
+        let side = SIDE as u32;
+        if let Some(size) = o.size.filter(|&s| s != side) {
+            return Err(ConfigIssue::new(
+                "dataset.size",
+                format!("dataset.size must be {side} for dataset 'cifar10' (images are used at their stored size), got {size}"),
+            ));
+        }
+        let train_images = o.train_images.unwrap_or(TRAIN_MAX);
+        check_count(train_images, "train_images", Some(TRAIN_MAX))?;
+        let test_images = o.test_images.unwrap_or(TEST_MAX);
+        check_count(test_images, "test_images", Some(TEST_MAX))?;
+        Ok(Cifar10Spec {
+            root,
+            train_images,
+            test_images,
+        })
+    }
+
+    fn size(&self) -> u32 {
+        SIDE as u32
+    }
+
+    fn channels(&self) -> u32 {
+        3
+    }
+
+    fn test_images(&self) -> Option<u32> {
+        Some(self.test_images)
+    }
+
+    fn check_inputs(&self) -> Result<(), DataError> {
+        check(Path::new(&self.root))
+    }
+
+    fn load(&self, split: Split) -> Result<ImageSet, DataError> {
+        let n = match split {
+            Split::Train => self.train_images,
+            Split::Test => self.test_images,
+        };
+        load_split(Path::new(&self.root), split, n as usize)
+    }
+
+    fn default_arch(&self) -> Result<Arch, String> {
+        // The Shape net is IRMAE's 32x32 RGB-capable network.
+        Ok(Arch::IrmaeShape)
+    }
+
+    fn versions(&self) -> Vec<(&'static str, u32)> {
+        vec![(Self::NAME, VERSION)]
+    }
 }
 
 #[cfg(test)]

@@ -15,8 +15,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::image_file::{load_images, CropResize};
+use serde::{Deserialize, Serialize};
+
 use super::shapes::luminance;
-use super::{DataError, ImageSet};
+use super::source::{check_channels, check_count, check_size, resolve_root, DatasetSource, Split};
+use super::{resize, DataError, ImageSet};
+use crate::pipeline::schema::{Arch, ConfigIssue};
 
 /// Version of the image-folder reader.
 /// Part of the keys of the nodes that use it: bump it when a change alters
@@ -26,22 +30,11 @@ pub const VERSION: u32 = 1;
 /// File name extensions that are read (compared without case).
 const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
-/// Which subfolder to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// `train/`.
-    Train,
-    /// `test/`.
-    Test,
-}
-
-impl Split {
-    /// The subfolder's name.
-    pub fn dir_name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Test => "test",
-        }
+/// The subfolder that holds `split`.
+pub fn dir_name(split: Split) -> &'static str {
+    match split {
+        Split::Train => "train",
+        Split::Test => "test",
     }
 }
 
@@ -61,7 +54,7 @@ fn layout_hint(root: &Path) -> String {
 /// [`DataError::Malformed`] for a subfolder or a file that is not `.png`, `.jpg` or
 /// `.jpeg`, or when there is no image, [`DataError::Io`] if listing fails.
 pub fn list_files(root: &Path, split: Split) -> Result<Vec<PathBuf>, DataError> {
-    let dir = root.join(split.dir_name());
+    let dir = root.join(dir_name(split));
     let io_error = |source: io::Error| match source.kind() {
         io::ErrorKind::NotFound => DataError::MissingFile {
             path: dir.clone(),
@@ -169,6 +162,108 @@ pub fn load_split(
         width: size,
         pixels,
     })
+}
+
+/// Defaults of the options.
+const SIZE: u32 = 64;
+const CHANNELS: u32 = 3;
+
+/// The `dataset:` options of `name: folder` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FolderOptions {
+    /// Folder with `train/` and `test/` (required).
+    pub root: Option<String>,
+    /// Output side (default 64).
+    pub size: Option<u32>,
+    /// 1 (grey) or 3 (RGB, the default).
+    pub channels: Option<u32>,
+    /// First N files of `train/` (default all).
+    pub train_images: Option<u32>,
+    /// First N files of `test/` (default all).
+    pub test_images: Option<u32>,
+}
+
+/// Resolved options of the image-folder reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FolderSpec {
+    /// Folder with `train/` and `test/` subfolders of PNG/JPEG files.
+    pub root: String,
+    /// Output side (centre crop to a square, then resize).
+    pub size: u32,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: u32,
+    /// First N files of `train/` by file name; `None`: all of them.
+    pub train_images: Option<u32>,
+    /// First N files of `test/` by file name; `None`: all of them.
+    pub test_images: Option<u32>,
+}
+
+impl DatasetSource for FolderSpec {
+    const NAME: &'static str = "folder";
+    type Options = FolderOptions;
+
+    fn resolve(o: FolderOptions) -> Result<Self, ConfigIssue> {
+        let root = resolve_root(o.root, None, Self::NAME)?;
+        let size = o.size.unwrap_or(SIZE);
+        check_size(size)?;
+        let channels = o.channels.unwrap_or(CHANNELS);
+        check_channels(channels)?;
+        if let Some(n) = o.train_images {
+            check_count(n, "train_images", None)?;
+        }
+        if let Some(n) = o.test_images {
+            check_count(n, "test_images", None)?;
+        }
+        Ok(FolderSpec {
+            root,
+            size,
+            channels,
+            train_images: o.train_images,
+            test_images: o.test_images,
+        })
+    }
+
+    fn size(&self) -> u32 {
+        self.size
+    }
+
+    fn channels(&self) -> u32 {
+        self.channels
+    }
+
+    fn test_images(&self) -> Option<u32> {
+        self.test_images
+    }
+
+    fn check_inputs(&self) -> Result<(), DataError> {
+        check(Path::new(&self.root))
+    }
+
+    fn load(&self, split: Split) -> Result<ImageSet, DataError> {
+        let n = match split {
+            Split::Train => self.train_images,
+            Split::Test => self.test_images,
+        };
+        let (size, channels) = (self.size as usize, self.channels as usize);
+        let limit = n.map(|n| n as usize);
+        load_split(Path::new(&self.root), split, limit, size, channels)
+    }
+
+    fn default_arch(&self) -> Result<Arch, String> {
+        // Any images can be resized to fit, so pick the net whose input they match.
+        let (channels, size) = (self.channels, self.size);
+        match (channels, size) {
+            (3, 64) => Ok(Arch::IrmaeCeleba),
+            (_, 32) => Ok(Arch::IrmaeShape),
+            (1, 28) => Ok(Arch::DalalMnist),
+            _ => Err(format!("no network takes the {channels}x{size}x{size} images of this folder dataset: use dataset.size 32 (irmae_shape), 64 with channels 3 (irmae_celeba) or 28 with channels 1 (dalal_mnist)")),
+        }
+    }
+
+    fn versions(&self) -> Vec<(&'static str, u32)> {
+        vec![(Self::NAME, VERSION), ("resize", resize::VERSION)]
+    }
 }
 
 #[cfg(test)]

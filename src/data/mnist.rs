@@ -14,8 +14,12 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use rayon::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use super::resize::PilBilinear;
+use super::source::{check_count, resolve_root, DatasetSource, Split};
 use super::{DataError, ImageSet};
+use crate::pipeline::schema::{Arch, ConfigIssue};
 
 /// Version of the MNIST reader.
 /// Part of the keys of the nodes that use it: bump it when a change alters
@@ -36,22 +40,11 @@ const HEADER_LEN: usize = 16;
 const ALL_FILES: &str = "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, \
                          t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz";
 
-/// Which half of MNIST to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// The 60,000 training images (`train-images-idx3-ubyte`).
-    Train,
-    /// The 10,000 test images (`t10k-images-idx3-ubyte`).
-    Test,
-}
-
-impl Split {
-    /// The IDX file name without `.gz`.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Split::Train => "train-images-idx3-ubyte",
-            Split::Test => "t10k-images-idx3-ubyte",
-        }
+/// The IDX image file of `split`, without `.gz`.
+pub fn file_name(split: Split) -> &'static str {
+    match split {
+        Split::Train => "train-images-idx3-ubyte",
+        Split::Test => "t10k-images-idx3-ubyte",
     }
 }
 
@@ -143,11 +136,11 @@ pub fn check_split(root: &Path, split: Split) -> Result<(), DataError> {
 
 /// Finds the split's file: the plain one if present, else the `.gz` one.
 fn locate(root: &Path, split: Split) -> Result<PathBuf, DataError> {
-    let plain = root.join(split.file_name());
+    let plain = root.join(file_name(split));
     if plain.is_file() {
         return Ok(plain);
     }
-    let gz = root.join(format!("{}.gz", split.file_name()));
+    let gz = root.join(format!("{}.gz", file_name(split)));
     if gz.is_file() {
         return Ok(gz);
     }
@@ -158,7 +151,7 @@ fn locate(root: &Path, split: Split) -> Result<PathBuf, DataError> {
         format!("The folder {folder} does not exist. ")
     };
     Err(DataError::MissingFile {
-        path: root.join(format!("{}(.gz)", split.file_name())),
+        path: root.join(format!("{}(.gz)", file_name(split))),
         hint: format!(
             "{missing_root}Download the four MNIST IDX files ({ALL_FILES}) into {folder}/ \
              (gzipped or not)."
@@ -253,6 +246,111 @@ fn parse_idx3(path: &Path, bytes: &[u8]) -> Result<Idx3, DataError> {
         )));
     }
     Ok(Idx3 { count, rows, cols })
+}
+
+/// Defaults and limits of the options (the IDX files hold 60000 + 10000 images).
+const ROOT: &str = "data/mnist";
+const SIZE: u32 = 32;
+const TRAIN_MAX: u32 = 60_000;
+const TEST_MAX: u32 = 10_000;
+
+/// The `dataset:` options of `name: mnist` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MnistOptions {
+    /// Folder with the IDX files (default `data/mnist`).
+    pub root: Option<String>,
+    /// 28 (native) or 32 (the default, bilinear resize).
+    pub size: Option<u32>,
+    /// Threshold pixels at 0.5 to {0, 1} (default false).
+    pub binarize: Option<bool>,
+    /// Use the first N training images (default all 60,000).
+    pub train_images: Option<u32>,
+    /// Use the first N test images (default all 10,000).
+    pub test_images: Option<u32>,
+}
+
+/// Resolved options of the MNIST reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MnistSpec {
+    /// Folder with the IDX files. Part of the key only as written (the files
+    /// themselves are checked by name and size when read).
+    pub root: String,
+    /// 28 (native) or 32 (bilinear resize as torchvision/PIL).
+    pub size: u32,
+    /// Threshold at 0.5.
+    pub binarize: bool,
+    /// Use the first N training images.
+    pub train_images: u32,
+    /// Use the first N test images.
+    pub test_images: u32,
+}
+
+impl DatasetSource for MnistSpec {
+    const NAME: &'static str = "mnist";
+    type Options = MnistOptions;
+
+    fn resolve(o: MnistOptions) -> Result<Self, ConfigIssue> {
+        let root = resolve_root(o.root, Some(ROOT), Self::NAME)?;
+        let size = o.size.unwrap_or(SIZE);
+        if size != 28 && size != 32 {
+            return Err(ConfigIssue::new(
+                "dataset.size",
+                format!("dataset.size must be 28 or 32 for dataset 'mnist', got {size}"),
+            ));
+        }
+        let train_images = o.train_images.unwrap_or(TRAIN_MAX);
+        check_count(train_images, "train_images", Some(TRAIN_MAX))?;
+        let test_images = o.test_images.unwrap_or(TEST_MAX);
+        check_count(test_images, "test_images", Some(TEST_MAX))?;
+        Ok(MnistSpec {
+            root,
+            size,
+            binarize: o.binarize.unwrap_or(false),
+            train_images,
+            test_images,
+        })
+    }
+
+    fn size(&self) -> u32 {
+        self.size
+    }
+
+    fn channels(&self) -> u32 {
+        1
+    }
+
+    fn test_images(&self) -> Option<u32> {
+        Some(self.test_images)
+    }
+
+    fn check_inputs(&self) -> Result<(), DataError> {
+        let root = Path::new(&self.root);
+        check_split(root, Split::Train)?;
+        check_split(root, Split::Test)
+    }
+
+    fn load(&self, split: Split) -> Result<ImageSet, DataError> {
+        let n = match split {
+            Split::Train => self.train_images,
+            Split::Test => self.test_images,
+        };
+        let root = Path::new(&self.root);
+        load_split(root, split, n as usize, self.size as usize, self.binarize)
+    }
+
+    fn default_arch(&self) -> Result<Arch, String> {
+        // Dalal's net is the one built for the native 28x28 digits.
+        Ok(if self.size == 28 {
+            Arch::DalalMnist
+        } else {
+            Arch::IrmaeMnist
+        })
+    }
+
+    fn versions(&self) -> Vec<(&'static str, u32)> {
+        vec![(Self::NAME, VERSION)]
+    }
 }
 
 #[cfg(test)]

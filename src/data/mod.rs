@@ -3,6 +3,8 @@
 //!
 //! Every dataset is materialised as two [`ImageSet`]s of `f32` pixels in `[0, 1]`,
 //! laid out image by image as channels x rows x columns (PyTorch's N x C x H x W).
+//! Each dataset implements [`source::DatasetSource`] in its own module and is
+//! listed once in [`registry`]; the code here handles every dataset alike.
 
 pub mod cache;
 pub mod celeba;
@@ -10,13 +12,16 @@ pub mod cifar10;
 pub mod folder;
 pub mod image_file;
 pub mod mnist;
+pub mod registry;
 pub mod resize;
 pub mod shapes;
+pub mod source;
 
 use std::io;
 use std::path::PathBuf;
 
-use crate::pipeline::schema::{CelebaSplit, DatasetSpec};
+pub use registry::DatasetSpec;
+pub use source::{DatasetSource, Split};
 
 /// A batch of equally sized images stored contiguously.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,114 +127,24 @@ pub enum DataError {
 /// Checks the user's input files of `spec` (nothing to check for generated data),
 /// so that a missing or damaged file is reported before anything is written.
 pub fn check_inputs(spec: &DatasetSpec) -> Result<(), DataError> {
-    match spec {
-        DatasetSpec::Shapes(_) => Ok(()),
-        DatasetSpec::Mnist(m) => {
-            let root = std::path::Path::new(&m.root);
-            mnist::check_split(root, mnist::Split::Train)?;
-            mnist::check_split(root, mnist::Split::Test)
-        }
-        DatasetSpec::Celeba(c) => celeba::check(
-            std::path::Path::new(&c.root),
-            celeba_test_partition(c.test_split),
-            c.train_images as usize,
-            c.test_images as usize,
-        ),
-        DatasetSpec::Cifar10(c) => cifar10::check(std::path::Path::new(&c.root)),
-        DatasetSpec::Folder(f) => folder::check(std::path::Path::new(&f.root)),
-    }
-}
-
-/// The CelebA partition that serves as the test set.
-fn celeba_test_partition(split: CelebaSplit) -> celeba::Partition {
-    match split {
-        CelebaSplit::Val => celeba::Partition::Val,
-        CelebaSplit::Test => celeba::Partition::Test,
-    }
+    spec.check_inputs()
 }
 
 /// Builds (generates or reads) the dataset described by `spec`.
 ///
 /// The two splits are produced concurrently; each is itself parallel.
 pub fn build(spec: &DatasetSpec) -> Result<Dataset, DataError> {
-    match spec {
-        DatasetSpec::Shapes(s) => {
-            let gen = |n: u32, seed: u64| {
-                shapes::generate(
-                    n as usize,
-                    s.size as usize,
-                    s.channels as usize,
-                    s.gray,
-                    seed,
-                )
-            };
-            let (train, test) = rayon::join(
-                || gen(s.train_images, s.train_seed),
-                || gen(s.test_images, s.test_seed),
-            );
-            Ok(Dataset { train, test })
-        }
-        DatasetSpec::Mnist(m) => {
-            let root = std::path::Path::new(&m.root);
-            let load = |split: mnist::Split, n: u32| {
-                mnist::load_split(root, split, n as usize, m.size as usize, m.binarize)
-            };
-            let (train, test) = rayon::join(
-                || load(mnist::Split::Train, m.train_images),
-                || load(mnist::Split::Test, m.test_images),
-            );
-            Ok(Dataset {
-                train: train?,
-                test: test?,
-            })
-        }
-        DatasetSpec::Celeba(c) => {
-            let root = std::path::Path::new(&c.root);
-            let load = |partition: celeba::Partition, n: u32| {
-                celeba::load_split(root, partition, n as usize, c.size as usize)
-            };
-            let (train, test) = rayon::join(
-                || load(celeba::Partition::Train, c.train_images),
-                || load(celeba_test_partition(c.test_split), c.test_images),
-            );
-            Ok(Dataset {
-                train: train?,
-                test: test?,
-            })
-        }
-        DatasetSpec::Cifar10(c) => {
-            let root = std::path::Path::new(&c.root);
-            let (train, test) = rayon::join(
-                || cifar10::load_split(root, cifar10::Split::Train, c.train_images as usize),
-                || cifar10::load_split(root, cifar10::Split::Test, c.test_images as usize),
-            );
-            Ok(Dataset {
-                train: train?,
-                test: test?,
-            })
-        }
-        DatasetSpec::Folder(f) => {
-            let root = std::path::Path::new(&f.root);
-            let load = |split: folder::Split, n: Option<u32>| {
-                let n = n.map(|n| n as usize);
-                folder::load_split(root, split, n, f.size as usize, f.channels as usize)
-            };
-            let (train, test) = rayon::join(
-                || load(folder::Split::Train, f.train_images),
-                || load(folder::Split::Test, f.test_images),
-            );
-            Ok(Dataset {
-                train: train?,
-                test: test?,
-            })
-        }
-    }
+    let (train, test) = rayon::join(|| spec.load(Split::Train), || spec.load(Split::Test));
+    Ok(Dataset {
+        train: train?,
+        test: test?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::schema::{GrayMode, ShapesSpec};
+    use crate::data::shapes::{GrayMode, ShapesSpec};
 
     fn set(n: usize) -> ImageSet {
         ImageSet {

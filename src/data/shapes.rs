@@ -34,8 +34,11 @@ use rand::RngCore;
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
-use super::ImageSet;
-use crate::pipeline::schema::GrayMode;
+use serde::{Deserialize, Serialize};
+
+use super::source::{check_channels, check_count, DatasetSource, Split};
+use super::{DataError, ImageSet};
+use crate::pipeline::schema::{Arch, ConfigIssue};
 
 /// Version of the Shape generator.
 /// Part of the keys of the nodes that use it: bump it when a change alters
@@ -215,6 +218,148 @@ pub fn generate(
         height: size,
         width: size,
         pixels,
+    }
+}
+
+/// How the grey-scale Shape images are made (Björk does not say; see README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrayMode {
+    /// Render in RGB, then convert with 0.2989 R + 0.5870 G + 0.1140 B.
+    Luminance,
+    /// Draw one uniform intensity in [0, 1) per image.
+    Intensity,
+}
+
+/// Side of the generated images: the IRMAE networks are built for 32x32.
+const SIZE: u32 = 32;
+
+/// Defaults of the options.
+const CHANNELS: u32 = 1;
+const TRAIN_IMAGES: u32 = 50_000;
+const TEST_IMAGES: u32 = 10_000;
+const TRAIN_SEED: u64 = 1;
+const TEST_SEED: u64 = 2;
+
+/// The `dataset:` options of `name: shapes` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShapesOptions {
+    /// Image side; only 32 is accepted (written for clarity).
+    pub size: Option<u32>,
+    /// 1 (grey, the default) or 3 (RGB).
+    pub channels: Option<u32>,
+    /// Grey-scale rule, only with 1 channel (default luminance).
+    pub gray: Option<GrayMode>,
+    /// Number of generated training images.
+    pub train_images: Option<u32>,
+    /// Number of generated test images.
+    pub test_images: Option<u32>,
+    /// Seed of the training images.
+    pub train_seed: Option<u64>,
+    /// Seed of the test images; must differ from `train_seed`.
+    pub test_seed: Option<u64>,
+}
+
+/// Resolved options of the Shape generator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShapesSpec {
+    /// Image side (32).
+    pub size: u32,
+    /// 1 or 3.
+    pub channels: u32,
+    /// Grey rule when `channels == 1`.
+    pub gray: Option<GrayMode>,
+    /// Training image count.
+    pub train_images: u32,
+    /// Test image count.
+    pub test_images: u32,
+    /// Training seed.
+    pub train_seed: u64,
+    /// Test seed.
+    pub test_seed: u64,
+}
+
+impl DatasetSource for ShapesSpec {
+    const NAME: &'static str = "shapes";
+    type Options = ShapesOptions;
+
+    fn resolve(o: ShapesOptions) -> Result<Self, ConfigIssue> {
+        let size = o.size.unwrap_or(SIZE);
+        if size != SIZE {
+            return Err(ConfigIssue::new(
+                "dataset.size",
+                format!("dataset.size must be {SIZE} for dataset 'shapes' (the networks are 32x32), got {size}"),
+            ));
+        }
+        let channels = o.channels.unwrap_or(CHANNELS);
+        check_channels(channels)?;
+        let gray = match (channels, o.gray) {
+            (1, gray) => Some(gray.unwrap_or(GrayMode::Luminance)),
+            (_, Some(_)) => {
+                return Err(ConfigIssue::new(
+                    "dataset.gray",
+                    format!(
+                    "dataset.gray applies only to channels: 1, but dataset.channels is {channels}"
+                ),
+                ))
+            }
+            (_, None) => None,
+        };
+        let train_images = o.train_images.unwrap_or(TRAIN_IMAGES);
+        check_count(train_images, "train_images", None)?;
+        let test_images = o.test_images.unwrap_or(TEST_IMAGES);
+        check_count(test_images, "test_images", None)?;
+        let train_seed = o.train_seed.unwrap_or(TRAIN_SEED);
+        let test_seed = o.test_seed.unwrap_or(TEST_SEED);
+        if train_seed == test_seed {
+            return Err(ConfigIssue::new(
+                "dataset.test_seed",
+                format!("dataset.test_seed must differ from dataset.train_seed (both are {test_seed}), or the test images repeat the training images"),
+            ));
+        }
+        Ok(ShapesSpec {
+            size,
+            channels,
+            gray,
+            train_images,
+            test_images,
+            train_seed,
+            test_seed,
+        })
+    }
+
+    fn size(&self) -> u32 {
+        self.size
+    }
+
+    fn channels(&self) -> u32 {
+        self.channels
+    }
+
+    fn test_images(&self) -> Option<u32> {
+        Some(self.test_images)
+    }
+
+    fn check_inputs(&self) -> Result<(), DataError> {
+        Ok(())
+    }
+
+    fn load(&self, split: Split) -> Result<ImageSet, DataError> {
+        let (n, seed) = match split {
+            Split::Train => (self.train_images, self.train_seed),
+            Split::Test => (self.test_images, self.test_seed),
+        };
+        let (size, channels) = (self.size as usize, self.channels as usize);
+        Ok(generate(n as usize, size, channels, self.gray, seed))
+    }
+
+    fn default_arch(&self) -> Result<Arch, String> {
+        Ok(Arch::IrmaeShape)
+    }
+
+    fn versions(&self) -> Vec<(&'static str, u32)> {
+        vec![(Self::NAME, VERSION)]
     }
 }
 

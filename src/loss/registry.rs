@@ -80,27 +80,27 @@ macro_rules! loss_terms {
 }
 
 loss_terms! {
-    /// Binary cross-entropy (spatial).
+    /// Binary cross-entropy.
     Bce(super::bce::BceTerm),
-    /// Gaussian likelihood / MSE (spatial).
+    /// Gaussian likelihood / MSE.
     Mse(super::mse::MseTerm),
-    /// L1 / Laplace likelihood (spatial).
+    /// L1 / Laplace likelihood.
     L1(super::l1::L1Term),
-    /// Björk's 2-D FFT agreement (frequency).
+    /// Björk's 2-D FFT agreement.
     Fft(super::fft::FftTerm),
-    /// 1 - SSIM (spatial).
+    /// 1 - SSIM.
     Ssim(super::ssim::SsimTerm),
-    /// Durall's azimuthal-integration spectrum loss (frequency).
+    /// Durall's azimuthal-integration spectrum loss.
     Ai(super::ai::AiTerm),
-    /// Czolbe's Watson-DFT perceptual loss (frequency).
+    /// Czolbe's Watson-DFT perceptual loss.
     WatsonDft(super::watson::WatsonDftTerm),
-    /// Focal frequency loss (frequency).
+    /// Focal frequency loss.
     Ffl(super::ffl::FflTerm),
-    /// Fuoli's amplitude + phase Fourier loss (frequency).
+    /// Fuoli's amplitude + phase Fourier loss.
     Fuoli(super::fuoli::FuoliTerm),
-    /// Dalal's short-time Fourier loss (frequency).
+    /// Dalal's short-time Fourier loss.
     Stft(super::stft::StftTerm),
-    /// Bredell's Wiener-weighted likelihood (frequency).
+    /// Bredell's Wiener-weighted likelihood.
     Wiener(super::wiener::WienerTerm),
     /// Amplitude-only spectral L1 (the example of docs/extending.md).
     SpectralL1(super::spectral_l1::SpectralL1Term),

@@ -113,7 +113,7 @@ impl TermOptions for StftTerm {
     fn check(&self, image: ImageShape, at: &str) -> Result<(), ConfigIssue> {
         let size = image.height.min(image.width);
         require(
-            self.window >= 4 && self.window % 2 == 0 && self.window <= size,
+            self.window >= 4 && self.window.is_multiple_of(2) && self.window <= size,
             &format!("{at}.window"),
             || {
                 format!(

@@ -11,13 +11,14 @@ use serde_json::Value;
 
 use super::display;
 use super::locate::Locations;
+use super::messages::mentions;
+use super::messages::typing::{explain_type_error, first_type_error};
+use super::messages::yaml::{is_duplicate_key, yaml_message};
 use super::overrides::{
-    get_path, kind_of, non_finite, override_text, parse_override, set_path, value_text,
-    yaml_message, yaml_options, Override,
+    kind_of, override_text, parse_override, set_path, value_text, yaml_options, Override,
 };
 use super::resolve::check_table;
 use super::schema::{ConfigIssue, Metric, Pipeline, ReportConfig, ResolvedPipeline};
-use super::suggest::closest;
 use super::sweep::{block_axes, cells, combine, is_under, Axis, AxisOrigin};
 
 /// One cell of the sweep grid, resolved.
@@ -106,17 +107,6 @@ impl ConfigError {
         text.push_str(&self.message.replace('\n', " "));
         text
     }
-}
-
-/// Whether `message` names `key` as a whole dotted path (not as part of a longer
-/// one).
-fn mentions(message: &str, key: &str) -> bool {
-    let is_path_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
-    message.match_indices(key).any(|(at, _)| {
-        let before = message[..at].chars().next_back();
-        let after = message[at + key.len()..].chars().next();
-        !before.is_some_and(is_path_char) && !after.is_some_and(|c| is_path_char(c) && c != '.')
-    })
 }
 
 /// A check of a resolved cell that depends on the machine rather than on the
@@ -232,7 +222,7 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
     let at = location.map(|l| (l.line() as usize, l.column() as usize));
     let mut message = yaml_message(e);
     let mut key = None;
-    if message.starts_with("duplicate key") {
+    if is_duplicate_key(e) {
         if let Some(at) = at {
             key = Locations::key_at(text, at);
             let first = key
@@ -691,279 +681,6 @@ impl CellBuild<'_> {
             }
         }
     }
-}
-
-/// The names between backticks in a serde message, in order.
-fn backticked(message: &str) -> Vec<&str> {
-    message.split('`').skip(1).step_by(2).collect()
-}
-
-/// The dotted path of a serde_path_to_error path (`loss.terms.1.fft.weight`).
-fn dotted(path: &serde_path_to_error::Path) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for segment in path.iter() {
-        match segment {
-            serde_path_to_error::Segment::Seq { index } => parts.push(index.to_string()),
-            serde_path_to_error::Segment::Map { key } => parts.push(key.clone()),
-            serde_path_to_error::Segment::Enum { variant } => parts.push(variant.clone()),
-            serde_path_to_error::Segment::Unknown => {}
-        }
-    }
-    parts.join(".")
-}
-
-/// Joins a dotted path and one more segment.
-fn child(path: &str, segment: &str) -> String {
-    if path.is_empty() {
-        segment.to_string()
-    } else {
-        format!("{path}.{segment}")
-    }
-}
-
-/// "(did you mean `x`?)" or nothing.
-fn did_you_mean(word: &str, candidates: &[&str]) -> String {
-    match closest(word, candidates) {
-        Some(best) => format!(" (did you mean `{best}`?)"),
-        None => String::new(),
-    }
-}
-
-/// Turns a typing error into (dotted path, message), with the path pointing at
-/// the offending key and the message in runner's words where serde's are
-/// unclear.
-///
-/// `probe` types a changed tree the same way (see [`first_type_error`]).
-fn explain_type_error(
-    error: &serde_path_to_error::Error<serde_json::Error>,
-    tree: &Value,
-    probe: &dyn Fn(&Value) -> Option<(String, String)>,
-) -> (String, String) {
-    let path = dotted(error.path());
-    let message = error.inner().to_string();
-    let names = backticked(&message);
-    if message.starts_with("unknown field `") && !names.is_empty() {
-        let bad = names[0];
-        let path = if path == bad || path.ends_with(&format!(".{bad}")) {
-            path
-        } else {
-            child(&path, bad)
-        };
-        return (path, unknown_key(bad, &names[1..]));
-    }
-    if message.starts_with("unknown variant `") && !names.is_empty() {
-        let bad = names[0];
-        let expected = &names[1..];
-        // `{fftt: {}}`: the variant is a mapping key, so it reads as an unknown key.
-        if get_path(tree, &path)
-            .and_then(Value::as_object)
-            .is_some_and(|m| m.contains_key(bad))
-        {
-            return (child(&path, bad), unknown_key(bad, expected));
-        }
-        let at = if path.is_empty() {
-            String::new()
-        } else {
-            format!(" for {path}")
-        };
-        let message = format!(
-            "unknown value `{bad}`{at}{}; expected one of {}",
-            did_you_mean(bad, expected),
-            expected.join(", ")
-        );
-        return (path, message);
-    }
-    if message.starts_with("missing field `") && !names.is_empty() {
-        return (
-            child(&path, names[0]),
-            format!("missing required key `{}`", names[0]),
-        );
-    }
-    if message == "invalid type: unit variant, expected newtype variant" {
-        let variant = path.rsplit('.').next().unwrap_or_default().to_string();
-        let parent = path
-            .rsplit_once('.')
-            .map(|(p, _)| p.to_string())
-            .unwrap_or_default();
-        return (
-            parent,
-            format!("`{variant}` takes its options as a mapping: write `{{{variant}: {{}}}}`"),
-        );
-    }
-    if message.starts_with("invalid value: map, expected map with a single key") {
-        let keys: Vec<String> = get_path(tree, &path)
-            .and_then(Value::as_object)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        return (
-            path,
-            format!(
-                "each entry takes exactly one key, e.g. `{{bce: {{}}}}`, got {}: {}",
-                keys.len(),
-                keys.join(", ")
-            ),
-        );
-    }
-    if message.ends_with("expected a boolean") {
-        if let Some(Value::String(word)) = get_path(tree, &path) {
-            return (
-                path,
-                format!("{message} (only true and false are booleans, got `{word}`)"),
-            );
-        }
-    }
-    if let Some(list) = list_for_mapping(&path, tree, probe) {
-        return (list, "invalid type: list, expected a mapping".to_string());
-    }
-    if let Some(message) = number_problem(&message, get_path(tree, &path)) {
-        return (path, message);
-    }
-    (path, plain_words(&message))
-}
-
-/// The first typing error of `tree` read as a `T`, as (dotted path, serde's
-/// message); `None` when it types.
-fn first_type_error<T: serde::de::DeserializeOwned>(tree: &Value) -> Option<(String, String)> {
-    serde_path_to_error::deserialize::<_, T>(tree.clone())
-        .err()
-        .map(|e| (dotted(e.path()), e.inner().to_string()))
-}
-
-/// When the error at `path` comes from a list written where a mapping belongs
-/// (serde reads a struct from a list field by field: `model: [1, 2]` fails at
-/// `model.0`), the path of that list. Found by retyping with the list replaced
-/// by an empty mapping: the list was the mistake unless a list is expected there.
-fn list_for_mapping(
-    path: &str,
-    tree: &Value,
-    probe: &dyn Fn(&Value) -> Option<(String, String)>,
-) -> Option<String> {
-    let segments: Vec<&str> = path.split('.').collect();
-    let list = (1..segments.len()).rev().find_map(|n| {
-        let prefix = segments[..n].join(".");
-        let is_list = get_path(tree, &prefix).is_some_and(Value::is_array);
-        (is_list && segments[n].parse::<usize>().is_ok()).then_some(prefix)
-    })?;
-    let mut retyped = tree.clone();
-    set_path(&mut retyped, &list, Value::Object(Default::default())).ok()?;
-    let wants_list = probe(&retyped).is_some_and(|(at, message)| {
-        at == list
-            && [
-                "expected a sequence",
-                "expected an array",
-                "expected a tuple",
-            ]
-            .iter()
-            .any(|words| message.contains(words))
-    });
-    (!wants_list).then_some(list)
-}
-
-/// The range of the integer type serde names (`u32`).
-fn integer_range(type_name: &str) -> Option<(i128, i128)> {
-    match type_name {
-        "u8" => Some((0, u8::MAX.into())),
-        "u16" => Some((0, u16::MAX.into())),
-        "u32" => Some((0, u32::MAX.into())),
-        "u64" => Some((0, u64::MAX.into())),
-        "usize" => Some((0, usize::MAX as i128)),
-        "i8" => Some((i8::MIN.into(), i8::MAX.into())),
-        "i16" => Some((i16::MIN.into(), i16::MAX.into())),
-        "i32" => Some((i32::MIN.into(), i32::MAX.into())),
-        "i64" => Some((i64::MIN.into(), i64::MAX.into())),
-        _ => None,
-    }
-}
-
-/// A number that does not fit its key, in words: out of the integer type's
-/// range, a fraction or exponent where a whole number belongs, or `.nan`/`.inf`
-/// (see [`non_finite`]). `None` for other messages.
-fn number_problem(message: &str, value: Option<&Value>) -> Option<String> {
-    let (problem, expected) = message.rsplit_once(", expected ")?;
-    let is_float = matches!(expected, "f64" | "f32");
-    let range = integer_range(expected);
-    if !is_float && range.is_none() {
-        return None;
-    }
-    let whole = |got: &str| match range {
-        Some((min, max)) => format!("must be a whole number from {min} to {max}, got {got}"),
-        None => format!("must be a whole number, got {got}"),
-    };
-    if let Some(spelling) = value.and_then(non_finite) {
-        return Some(if is_float {
-            format!("must be a finite number, got {spelling}")
-        } else {
-            whole(spelling)
-        });
-    }
-    if is_float {
-        return None;
-    }
-    let quoted = backticked(problem).first().copied()?;
-    if problem.starts_with("invalid value: integer `") {
-        return Some(whole(quoted));
-    }
-    if problem.starts_with("invalid type: floating point `") {
-        let x: f64 = quoted.parse().ok()?;
-        if x.fract() != 0.0 {
-            return Some(format!("must be a whole number, got {quoted}"));
-        }
-        let (min, max) = range?;
-        // `as` saturates, so a float beyond i128 does not fit either.
-        let whole_x = x as i128;
-        if whole_x as f64 != x || whole_x < min || whole_x > max {
-            return Some(whole(quoted));
-        }
-        return Some(format!(
-            "must be a whole number written without a decimal point or exponent, got {quoted}"
-        ));
-    }
-    None
-}
-
-/// serde's type words in runner's: `u32` -> a whole number, `f64` -> a number,
-/// `struct X` -> a mapping, `sequence` -> a list, and so on.
-fn plain_words(message: &str) -> String {
-    let Some((problem, expected)) = message.rsplit_once(", expected ") else {
-        return message.to_string();
-    };
-    let problem = match problem {
-        "invalid type: sequence" => "invalid type: list",
-        "invalid type: map" => "invalid type: mapping",
-        "invalid type: unit value" => "invalid type: null",
-        other => other,
-    };
-    let expected = if integer_range(expected).is_some() {
-        "a whole number".to_string()
-    } else if let Some(n) = expected
-        .strip_prefix("an array of length ")
-        .or_else(|| expected.strip_prefix("a tuple of size "))
-    {
-        format!("a list of {n} items")
-    } else {
-        match expected {
-            "f64" | "f32" => "a number",
-            "a sequence" => "a list",
-            "a map" | "map" => "a mapping",
-            "string or map" => "a name or a mapping",
-            other if other.starts_with("struct ") => "a mapping",
-            other => other,
-        }
-        .to_string()
-    };
-    format!("{problem}, expected {expected}")
-}
-
-/// "unknown key `x` (did you mean `y`?); valid keys: a, b".
-fn unknown_key(bad: &str, valid: &[&str]) -> String {
-    if valid.is_empty() {
-        return format!("unknown key `{bad}`; no keys are allowed here");
-    }
-    format!(
-        "unknown key `{bad}`{}; valid keys: {}",
-        did_you_mean(bad, valid),
-        valid.join(", ")
-    )
 }
 
 #[cfg(test)]
@@ -1808,17 +1525,5 @@ mod tests {
             shown.ends_with("(in cell dataset.test_images=10)"),
             "{shown}"
         );
-    }
-
-    #[test]
-    fn message_mentions_key_only_as_a_whole_path() {
-        assert!(mentions("loss.alpha must be", "loss.alpha"));
-        assert!(mentions(
-            "unknown value `n16` for model.upsampler (",
-            "model.upsampler"
-        ));
-        assert!(!mentions("missing required key `name`", "dataset.name"));
-        assert!(!mentions("loss.alphabet", "loss.alpha"));
-        assert!(mentions("see loss.alpha.", "loss.alpha"));
     }
 }

@@ -1,5 +1,6 @@
 //! Pipeline files: the typed schema, reading and checking a file, overrides and
-//! sweeps, and the content keys derived from resolved configs.
+//! sweeps, the content keys derived from resolved configs, and library error
+//! wording rewritten in runner's words ([`messages`]).
 //!
 //! [`load::load_pipeline`] is the entry point: it reads a YAML file, applies
 //! `-o key=value` overrides, expands the sweep grid and returns one
@@ -7,10 +8,12 @@
 //! where the problem is.
 
 pub mod check;
+pub mod dataset;
 pub mod display;
 pub mod key;
 pub mod load;
 pub mod locate;
+pub mod messages;
 pub mod named;
 pub mod overrides;
 pub mod resolve;

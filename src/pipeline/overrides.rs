@@ -9,6 +9,8 @@
 
 use serde_json::Value;
 
+use super::messages::yaml::value_message;
+
 /// One parsed `-o` argument.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Override {
@@ -46,105 +48,6 @@ pub fn non_finite(value: &Value) -> Option<&str> {
     match value.as_str()? {
         s @ (".nan" | ".inf" | "-.inf") => Some(s),
         _ => None,
-    }
-}
-
-/// The problem a serde-saphyr error describes, in runner's words and without
-/// the location (which the caller shows as `file:line:column`).
-pub fn yaml_message(error: &serde_saphyr::Error) -> String {
-    use serde_saphyr::{DefaultMessageFormatter, Error, MessageFormatter};
-    let mut core = error;
-    let mut through_alias = false;
-    loop {
-        match core {
-            Error::WithSnippet { error, .. } => core = error,
-            Error::AliasError { error, .. } => {
-                core = error;
-                through_alias = true;
-            }
-            _ => break,
-        }
-    }
-    match core {
-        Error::DuplicateMappingKey { key: Some(key), .. } => format!("duplicate key `{key}`"),
-        Error::DuplicateMappingKey { key: None, .. } => "duplicate key".to_string(),
-        Error::MultipleDocuments { .. } => {
-            "a second YAML document starts here; a pipeline file holds one".to_string()
-        }
-        Error::Budget { breach, .. } => budget_message(breach, through_alias),
-        Error::AliasReplayLimitExceeded {
-            max_total_replayed_events,
-            ..
-        } => format!(
-            "too many YAML nodes: aliases expand to more than {max_total_replayed_events} nodes"
-        ),
-        Error::AliasExpansionLimitExceeded {
-            max_expansions_per_anchor,
-            ..
-        } => format!(
-            "too many aliases: one anchor is used more than {max_expansions_per_anchor} times"
-        ),
-        Error::AliasReplayStackDepthExceeded { max_depth, .. } => {
-            format!("aliases are nested more than {max_depth} deep")
-        }
-        Error::NonFiniteFloat { value, .. } => format!("must be a finite number, got {value}"),
-        other => {
-            let text = DefaultMessageFormatter.format_message(other).into_owned();
-            if text == "recursion limit exceeded" {
-                "lists or mappings are nested too deeply".to_string()
-            } else {
-                format!("invalid YAML: {}", text.replace('\n', " "))
-            }
-        }
-    }
-}
-
-/// Which limit of the YAML reader a file exceeds, in words; `through_alias` when
-/// an alias expanded it past the limit.
-fn budget_message(breach: &serde_saphyr::budget::BudgetBreach, through_alias: bool) -> String {
-    use serde_saphyr::budget::BudgetBreach;
-    let limits = serde_saphyr::Budget::default();
-    let expanded = if through_alias {
-        " once aliases are expanded"
-    } else {
-        ""
-    };
-    match breach {
-        BudgetBreach::Nodes { .. } => format!(
-            "too many YAML nodes{expanded}: more than {} values, lists and mappings (a pipeline needs a few hundred)",
-            limits.max_nodes
-        ),
-        BudgetBreach::Events { .. } => format!(
-            "too many YAML nodes{expanded}: more than {} parser events",
-            limits.max_events
-        ),
-        BudgetBreach::Aliases { .. } => {
-            format!("too many aliases: more than {}", limits.max_aliases)
-        }
-        BudgetBreach::AliasAnchorRatio { aliases, anchors } => format!(
-            "too many aliases: {aliases} aliases of {anchors} anchors (more than {} per anchor)",
-            limits.alias_anchor_ratio_multiplier
-        ),
-        BudgetBreach::Anchors { .. } => {
-            format!("too many anchors: more than {}", limits.max_anchors)
-        }
-        BudgetBreach::Depth { .. } => format!(
-            "lists or mappings are nested more than {} deep",
-            limits.max_depth
-        ),
-        BudgetBreach::Documents { .. } => format!(
-            "too many YAML documents: more than {}",
-            limits.max_documents
-        ),
-        BudgetBreach::ScalarBytes { .. } => format!(
-            "too much text: the values hold more than {} bytes",
-            limits.max_total_scalar_bytes
-        ),
-        BudgetBreach::MergeKeys { .. } => format!(
-            "too many merge keys (`<<`): more than {}",
-            limits.max_merge_keys
-        ),
-        _ => "the file exceeds a size limit of the YAML reader".to_string(),
     }
 }
 
@@ -238,11 +141,8 @@ fn split_top_level(raw: &str) -> Result<Vec<&str>, String> {
 /// Parses one value as a YAML scalar or flow collection (no comma splitting).
 pub fn parse_value(text: &str) -> Result<Value, String> {
     let text = text.trim();
-    let value: Value = serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
-        let message = yaml_message(&e);
-        let message = message.strip_prefix("invalid YAML: ").unwrap_or(&message);
-        format!("cannot read the value `{text}`: {message}")
-    })?;
+    let value: Value = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| format!("cannot read the value `{text}`: {}", value_message(&e)))?;
     let flow = text.starts_with('[') || text.starts_with('{');
     if !flow && (value.is_object() || value.is_array()) {
         return Err(format!(

@@ -3,43 +3,10 @@
 
 use super::check::{non_negative, positive};
 use super::schema::{
-    Arch, CelebaSpec, CelebaSplit, Cifar10Spec, ConfigIssue, DatasetConfig, DatasetName,
-    DatasetSpec, EvalConfig, FolderSpec, GrayMode, InitScheme, LossConfig, LrSchedule, Metric,
-    MnistSpec, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, ShapesSpec,
-    TableConfig, TrainConfig,
+    Arch, ConfigIssue, DatasetSpec, EvalConfig, InitScheme, LossConfig, LrSchedule, Metric,
+    ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, TableConfig, TrainConfig,
 };
 use crate::loss::term::ImageShape;
-
-/// Shapes defaults.
-const SHAPES_SIZE: u32 = 32;
-const SHAPES_CHANNELS: u32 = 1;
-const SHAPES_TRAIN_IMAGES: u32 = 50_000;
-const SHAPES_TEST_IMAGES: u32 = 10_000;
-const SHAPES_TRAIN_SEED: u64 = 1;
-const SHAPES_TEST_SEED: u64 = 2;
-
-/// MNIST defaults and limits (the IDX files hold 60000 + 10000 images).
-const MNIST_ROOT: &str = "data/mnist";
-const MNIST_SIZE: u32 = 32;
-const MNIST_TRAIN_MAX: u32 = 60_000;
-const MNIST_TEST_MAX: u32 = 10_000;
-
-/// CelebA defaults and the sizes of the official partitions.
-const CELEBA_ROOT: &str = "data/celeba";
-const CELEBA_SIZE: u32 = 64;
-const CELEBA_TRAIN_MAX: u32 = 162_770;
-const CELEBA_VAL_MAX: u32 = 19_867;
-const CELEBA_TEST_MAX: u32 = 19_962;
-
-/// CIFAR-10 defaults (five training batches and one test batch of 10,000).
-const CIFAR10_ROOT: &str = "data/cifar-10-batches-bin";
-const CIFAR10_SIZE: u32 = 32;
-const CIFAR10_TRAIN_MAX: u32 = 50_000;
-const CIFAR10_TEST_MAX: u32 = 10_000;
-
-/// Image-folder defaults.
-const FOLDER_SIZE: u32 = 64;
-const FOLDER_CHANNELS: u32 = 3;
 
 /// Image side the IRMAE networks are built for.
 const NET_SIZE: u32 = 32;
@@ -49,8 +16,8 @@ impl Pipeline {
     /// is the name when the file gives none. Returns the first problem found.
     pub fn resolve(&self, default_name: &str) -> Result<ResolvedPipeline, ConfigIssue> {
         let name = resolve_name(self.name.as_deref(), default_name)?;
-        let dataset = resolve_dataset(&self.dataset)?;
-        let model = resolve_model(&self.model, &dataset, self.dataset.size.is_some())?;
+        let dataset = self.dataset.resolve()?;
+        let model = resolve_model(&self.model, &dataset, self.dataset.is_written("size"))?;
         check_train(&self.train)?;
         check_loss(&self.loss, &dataset)?;
         check_eval(&self.eval, &dataset)?;
@@ -96,238 +63,6 @@ fn resolve_name(written: Option<&str>, default_name: &str) -> Result<String, Con
     Ok(name.to_string())
 }
 
-/// Rejects an option that does not apply to the chosen dataset.
-fn not_applicable<T>(value: &Option<T>, key: &str, dataset: &str) -> Result<(), ConfigIssue> {
-    match value {
-        Some(_) => Err(ConfigIssue::new(
-            format!("dataset.{key}"),
-            format!("dataset.{key} does not apply to dataset '{dataset}'"),
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Checks an image count against 1..=max.
-fn check_count(value: u32, key: &str, max: Option<u32>) -> Result<(), ConfigIssue> {
-    let path = format!("dataset.{key}");
-    if value < 1 {
-        return Err(ConfigIssue::new(
-            path.clone(),
-            format!("{path} must be >= 1, got {value}"),
-        ));
-    }
-    match max {
-        Some(max) if value > max => Err(ConfigIssue::new(
-            path.clone(),
-            format!("{path} must be at most {max}, got {value}"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The dataset with its defaults, only the options that apply.
-fn resolve_dataset(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
-    match d.name {
-        DatasetName::Shapes => {
-            not_applicable(&d.root, "root", "shapes")?;
-            not_applicable(&d.binarize, "binarize", "shapes")?;
-            not_applicable(&d.test_split, "test_split", "shapes")?;
-            let size = d.size.unwrap_or(SHAPES_SIZE);
-            if size != SHAPES_SIZE {
-                return Err(ConfigIssue::new(
-                    "dataset.size",
-                    format!("dataset.size must be {SHAPES_SIZE} for dataset 'shapes' (the networks are 32x32), got {size}"),
-                ));
-            }
-            let channels = d.channels.unwrap_or(SHAPES_CHANNELS);
-            if channels != 1 && channels != 3 {
-                return Err(ConfigIssue::new(
-                    "dataset.channels",
-                    format!("dataset.channels must be 1 (grey) or 3 (RGB), got {channels}"),
-                ));
-            }
-            let gray = match (channels, d.gray) {
-                (1, gray) => Some(gray.unwrap_or(GrayMode::Luminance)),
-                (_, Some(_)) => {
-                    return Err(ConfigIssue::new(
-                        "dataset.gray",
-                        format!("dataset.gray applies only to channels: 1, but dataset.channels is {channels}"),
-                    ))
-                }
-                (_, None) => None,
-            };
-            let train_images = d.train_images.unwrap_or(SHAPES_TRAIN_IMAGES);
-            check_count(train_images, "train_images", None)?;
-            let test_images = d.test_images.unwrap_or(SHAPES_TEST_IMAGES);
-            check_count(test_images, "test_images", None)?;
-            let train_seed = d.train_seed.unwrap_or(SHAPES_TRAIN_SEED);
-            let test_seed = d.test_seed.unwrap_or(SHAPES_TEST_SEED);
-            if train_seed == test_seed {
-                return Err(ConfigIssue::new(
-                    "dataset.test_seed",
-                    format!("dataset.test_seed must differ from dataset.train_seed (both are {test_seed}), or the test images repeat the training images"),
-                ));
-            }
-            Ok(DatasetSpec::Shapes(ShapesSpec {
-                size,
-                channels,
-                gray,
-                train_images,
-                test_images,
-                train_seed,
-                test_seed,
-            }))
-        }
-        DatasetName::Mnist => {
-            not_applicable(&d.channels, "channels", "mnist")?;
-            not_applicable(&d.gray, "gray", "mnist")?;
-            not_applicable(&d.train_seed, "train_seed", "mnist")?;
-            not_applicable(&d.test_seed, "test_seed", "mnist")?;
-            not_applicable(&d.test_split, "test_split", "mnist")?;
-            let root = resolve_root(d.root.as_deref(), Some(MNIST_ROOT), "mnist")?;
-            let size = d.size.unwrap_or(MNIST_SIZE);
-            if size != 28 && size != 32 {
-                return Err(ConfigIssue::new(
-                    "dataset.size",
-                    format!("dataset.size must be 28 or 32 for dataset 'mnist', got {size}"),
-                ));
-            }
-            let train_images = d.train_images.unwrap_or(MNIST_TRAIN_MAX);
-            check_count(train_images, "train_images", Some(MNIST_TRAIN_MAX))?;
-            let test_images = d.test_images.unwrap_or(MNIST_TEST_MAX);
-            check_count(test_images, "test_images", Some(MNIST_TEST_MAX))?;
-            Ok(DatasetSpec::Mnist(MnistSpec {
-                root,
-                size,
-                binarize: d.binarize.unwrap_or(false),
-                train_images,
-                test_images,
-            }))
-        }
-        DatasetName::Celeba => resolve_celeba(d),
-        DatasetName::Cifar10 => resolve_cifar10(d),
-        DatasetName::Folder => resolve_folder(d),
-    }
-}
-
-/// The CelebA options with their defaults.
-fn resolve_celeba(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
-    not_applicable(&d.channels, "channels", "celeba")?;
-    not_applicable(&d.gray, "gray", "celeba")?;
-    not_applicable(&d.train_seed, "train_seed", "celeba")?;
-    not_applicable(&d.test_seed, "test_seed", "celeba")?;
-    not_applicable(&d.binarize, "binarize", "celeba")?;
-    let root = resolve_root(d.root.as_deref(), Some(CELEBA_ROOT), "celeba")?;
-    let size = d.size.unwrap_or(CELEBA_SIZE);
-    check_size(size)?;
-    let test_split = d.test_split.unwrap_or(CelebaSplit::Test);
-    let test_max = match test_split {
-        CelebaSplit::Val => CELEBA_VAL_MAX,
-        CelebaSplit::Test => CELEBA_TEST_MAX,
-    };
-    let train_images = d.train_images.unwrap_or(CELEBA_TRAIN_MAX);
-    check_count(train_images, "train_images", Some(CELEBA_TRAIN_MAX))?;
-    let test_images = d.test_images.unwrap_or(test_max);
-    check_count(test_images, "test_images", Some(test_max))?;
-    Ok(DatasetSpec::Celeba(CelebaSpec {
-        root,
-        size,
-        train_images,
-        test_images,
-        test_split,
-    }))
-}
-
-/// The CIFAR-10 options with their defaults.
-fn resolve_cifar10(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
-    not_applicable(&d.channels, "channels", "cifar10")?;
-    not_applicable(&d.gray, "gray", "cifar10")?;
-    not_applicable(&d.train_seed, "train_seed", "cifar10")?;
-    not_applicable(&d.test_seed, "test_seed", "cifar10")?;
-    not_applicable(&d.binarize, "binarize", "cifar10")?;
-    not_applicable(&d.test_split, "test_split", "cifar10")?;
-    let root = resolve_root(d.root.as_deref(), Some(CIFAR10_ROOT), "cifar10")?;
-    if let Some(size) = d.size.filter(|&s| s != CIFAR10_SIZE) {
-        return Err(ConfigIssue::new(
-            "dataset.size",
-            format!("dataset.size must be {CIFAR10_SIZE} for dataset 'cifar10' (images are used at their stored size), got {size}"),
-        ));
-    }
-    let train_images = d.train_images.unwrap_or(CIFAR10_TRAIN_MAX);
-    check_count(train_images, "train_images", Some(CIFAR10_TRAIN_MAX))?;
-    let test_images = d.test_images.unwrap_or(CIFAR10_TEST_MAX);
-    check_count(test_images, "test_images", Some(CIFAR10_TEST_MAX))?;
-    Ok(DatasetSpec::Cifar10(Cifar10Spec {
-        root,
-        train_images,
-        test_images,
-    }))
-}
-
-/// The image-folder options with their defaults.
-fn resolve_folder(d: &DatasetConfig) -> Result<DatasetSpec, ConfigIssue> {
-    not_applicable(&d.gray, "gray", "folder")?;
-    not_applicable(&d.train_seed, "train_seed", "folder")?;
-    not_applicable(&d.test_seed, "test_seed", "folder")?;
-    not_applicable(&d.binarize, "binarize", "folder")?;
-    not_applicable(&d.test_split, "test_split", "folder")?;
-    let root = resolve_root(d.root.as_deref(), None, "folder")?;
-    let size = d.size.unwrap_or(FOLDER_SIZE);
-    check_size(size)?;
-    let channels = d.channels.unwrap_or(FOLDER_CHANNELS);
-    if channels != 1 && channels != 3 {
-        return Err(ConfigIssue::new(
-            "dataset.channels",
-            format!("dataset.channels must be 1 (grey) or 3 (RGB), got {channels}"),
-        ));
-    }
-    if let Some(n) = d.train_images {
-        check_count(n, "train_images", None)?;
-    }
-    if let Some(n) = d.test_images {
-        check_count(n, "test_images", None)?;
-    }
-    Ok(DatasetSpec::Folder(FolderSpec {
-        root,
-        size,
-        channels,
-        train_images: d.train_images,
-        test_images: d.test_images,
-    }))
-}
-
-/// The data folder: as written (not empty), else `default`; required when there
-/// is no default.
-fn resolve_root(
-    written: Option<&str>,
-    default: Option<&str>,
-    dataset: &str,
-) -> Result<String, ConfigIssue> {
-    match (written, default) {
-        (Some(root), _) if root.trim().is_empty() => Err(ConfigIssue::new(
-            "dataset.root",
-            "dataset.root must not be empty",
-        )),
-        (Some(root), _) => Ok(root.to_string()),
-        (None, Some(default)) => Ok(default.to_string()),
-        (None, None) => Err(ConfigIssue::new(
-            "dataset.root",
-            format!("dataset.root is required for dataset '{dataset}' (the folder holding train/ and test/)"),
-        )),
-    }
-}
-
-/// Checks an output image side.
-fn check_size(size: u32) -> Result<(), ConfigIssue> {
-    if size < 1 {
-        return Err(ConfigIssue::new(
-            "dataset.size",
-            format!("dataset.size must be >= 1, got {size}"),
-        ));
-    }
-    Ok(())
-}
-
 /// The model with `auto` replaced and the image shape taken from the dataset.
 /// `size_written` says whether `dataset.size` is in the file, to blame the key
 /// the user actually wrote when the shape does not fit.
@@ -338,23 +73,18 @@ fn resolve_model(
 ) -> Result<ModelSpec, ConfigIssue> {
     let channels = dataset.channels();
     let size = dataset.size();
-    let arch = match (m.arch, dataset) {
-        (Arch::Auto, DatasetSpec::Shapes(_) | DatasetSpec::Cifar10(_)) => Arch::IrmaeShape,
-        (Arch::Auto, DatasetSpec::Mnist(mn)) if mn.size == 28 => Arch::DalalMnist,
-        (Arch::Auto, DatasetSpec::Mnist(_)) => Arch::IrmaeMnist,
-        (Arch::Auto, DatasetSpec::Celeba(_)) => Arch::IrmaeCeleba,
-        (Arch::Auto, DatasetSpec::Folder(_)) => match (channels, size) {
-            (3, 64) => Arch::IrmaeCeleba,
-            (_, NET_SIZE) => Arch::IrmaeShape,
-            (1, 28) => Arch::DalalMnist,
-            _ => {
-                return Err(ConfigIssue::new(
-                    if size_written { "dataset.size" } else { "model.arch" },
-                    format!("no network takes the {channels}x{size}x{size} images of this folder dataset: use dataset.size 32 (irmae_shape), 64 with channels 3 (irmae_celeba) or 28 with channels 1 (dalal_mnist)"),
-                ))
-            }
-        },
-        (arch, _) => arch,
+    let arch = match m.arch {
+        Arch::Auto => dataset.default_arch().map_err(|message| {
+            ConfigIssue::new(
+                if size_written {
+                    "dataset.size"
+                } else {
+                    "model.arch"
+                },
+                message,
+            )
+        })?,
+        arch => arch,
     };
     let (arch_name, fits, needs, net_size) = match arch {
         Arch::IrmaeMnist => (
@@ -628,7 +358,12 @@ pub fn check_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::schema::{GrayMode, UpsamplerName};
+    use crate::data::celeba::{CelebaSpec, CelebaSplit};
+    use crate::data::cifar10::Cifar10Spec;
+    use crate::data::folder::FolderSpec;
+    use crate::data::mnist::MnistSpec;
+    use crate::data::shapes::{GrayMode, ShapesSpec};
+    use crate::pipeline::schema::UpsamplerName;
 
     fn pipeline(yaml: &str) -> Pipeline {
         let value: serde_json::Value = serde_saphyr::from_str(yaml).unwrap();
@@ -697,12 +432,12 @@ mod tests {
         fails(
             "dataset: {name: shapes, root: x}",
             "dataset.root",
-            "dataset.root does not apply to dataset 'shapes'",
+            "unknown key `root` for dataset shapes",
         );
         fails(
             "dataset: {name: shapes, binarize: true}",
             "dataset.binarize",
-            "does not apply",
+            "unknown key `binarize` for dataset shapes",
         );
         fails(
             "dataset: {name: shapes, size: 64}",
@@ -732,17 +467,17 @@ mod tests {
         fails(
             "dataset: {name: mnist, channels: 1}",
             "dataset.channels",
-            "does not apply to dataset 'mnist'",
+            "unknown key `channels` for dataset mnist",
         );
         fails(
             "dataset: {name: mnist, gray: luminance}",
             "dataset.gray",
-            "does not apply",
+            "unknown key `gray` for dataset mnist",
         );
         fails(
             "dataset: {name: mnist, train_seed: 3}",
             "dataset.train_seed",
-            "does not apply",
+            "unknown key `train_seed` for dataset mnist",
         );
         fails(
             "dataset: {name: mnist, test_images: 10001}",
@@ -872,12 +607,12 @@ mod tests {
         fails(
             "dataset: {name: celeba, channels: 1}",
             "dataset.channels",
-            "does not apply to dataset 'celeba'",
+            "unknown key `channels` for dataset celeba",
         );
         fails(
             "dataset: {name: celeba, binarize: true}",
             "dataset.binarize",
-            "does not apply",
+            "unknown key `binarize` for dataset celeba",
         );
         fails(
             "dataset: {name: celeba, train_images: 162771}",
@@ -908,12 +643,12 @@ mod tests {
         fails(
             "dataset: {name: cifar10, test_split: val}",
             "dataset.test_split",
-            "does not apply",
+            "unknown key `test_split` for dataset cifar10",
         );
         fails(
             "dataset: {name: cifar10, channels: 1}",
             "dataset.channels",
-            "does not apply",
+            "unknown key `channels` for dataset cifar10",
         );
         fails(
             "dataset: {name: cifar10, test_images: 10001}",
@@ -938,7 +673,7 @@ mod tests {
         fails(
             "dataset: {name: folder, root: i, gray: luminance}",
             "dataset.gray",
-            "does not apply",
+            "unknown key `gray` for dataset folder",
         );
         fails(
             "dataset: {name: folder, root: i, train_images: 0}",
@@ -958,12 +693,12 @@ mod tests {
         fails(
             "dataset: {name: shapes, test_split: test}",
             "dataset.test_split",
-            "does not apply",
+            "unknown key `test_split` for dataset shapes",
         );
         fails(
             "dataset: {name: mnist, test_split: test}",
             "dataset.test_split",
-            "does not apply",
+            "unknown key `test_split` for dataset mnist",
         );
         fails(
             "dataset: {name: celeba, test_images: 10}\neval: {images: 11}",

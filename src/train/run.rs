@@ -364,10 +364,9 @@ fn optimisation_step<B: AutodiffBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::shapes;
+    use crate::data::shapes::{self, GrayMode, ShapesSpec};
     use crate::pipeline::schema::{
-        Arch, DatasetSpec, EvalConfig, GrayMode, LossConfig, ModelSpec, ShapesSpec, TrainConfig,
-        UpsamplerName,
+        Arch, DatasetSpec, EvalConfig, LossConfig, ModelSpec, TrainConfig, UpsamplerName,
     };
 
     fn tiny_config(upsampler: UpsamplerName, loss: LossConfig) -> ResolvedPipeline {
