@@ -760,3 +760,32 @@ fn bad_input_exits_2() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_pipeline_without_its_data_names_the_get_command() {
+    let p = Project::new();
+    for (pipeline, command) in [
+        (MNIST_PIPELINE, "runner data get mnist"),
+        (CIFAR_PIPELINE, "runner data get cifar10"),
+        (CELEBA_PIPELINE, "runner data get celeba"),
+    ] {
+        p.write("p.yaml", pipeline);
+        for args in [&["p.yaml", "--dry-run"][..], &["p.yaml"][..]] {
+            let out = p.run(args);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(err.contains(&format!("`{command}` (verified")), "{err}");
+            assert!(!p.wrote_results(), "nothing is written");
+        }
+    }
+    let elsewhere = CIFAR_PIPELINE.replace(
+        "train_images",
+        "root: /scratch/d/cifar-10-batches-bin, train_images",
+    );
+    p.write("p.yaml", &elsewhere);
+    let err = stderr(&p.run(&["p.yaml", "--dry-run"]));
+    assert!(
+        err.contains("`runner data get cifar10 --root /scratch/d`"),
+        "{err}"
+    );
+}

@@ -6,7 +6,7 @@
 //! sources), [`download`] (HTTP with resume) and [`drive`] (Google Drive's
 //! confirmation pages), [`verify`] (MD5 and the marker), [`unpack`] (archives
 //! into a temporary sibling, renamed into place), [`install`] (one get, in
-//! order), [`status`] (`runner data list`), [`report`] (progress output) and
+//! order), [`status`] (`runner data list`), [`hint`] (the command the readers' messages name), [`report`] (progress output) and
 //! [`error`] (messages and exit codes).
 //!
 //! What a get may leave when it stops at any moment (Ctrl-C, SIGTERM, kill -9,
@@ -19,6 +19,7 @@
 pub mod download;
 pub mod drive;
 pub mod error;
+pub mod hint;
 pub mod install;
 pub mod report;
 pub mod sources;

@@ -65,11 +65,8 @@ impl Default for Report {
 
 /// Tenths of `total` that `at` has reached.
 fn tenths(at: u64, total: u64) -> u64 {
-    if total == 0 {
-        10
-    } else {
-        (at.min(total) * 10) / total
-    }
+    // An empty file is complete at once.
+    (at.min(total) * 10).checked_div(total).unwrap_or(10)
 }
 
 /// Progress of one transfer.
