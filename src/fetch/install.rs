@@ -154,10 +154,11 @@ pub fn get(dataset: Dataset, options: &GetOptions, report: &Report) -> Result<()
         .write(&folder)
         .map_err(|e| FetchError::writing(&folder, e))?;
     let _ = fs::remove_dir(&fetcher.downloads);
+    let n = dataset.resources().len();
     report.line(format!(
-        "{name}: ready in {} ({} files verified)",
+        "{name}: ready in {} ({n} file{} verified)",
         folder.display(),
-        dataset.resources().len()
+        if n == 1 { "" } else { "s" }
     ));
     Ok(())
 }
