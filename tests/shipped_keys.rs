@@ -9,26 +9,14 @@
 //! list with `RUNNER_BLESS_KEYS=1 cargo test --release --test shipped_keys` and
 //! say why in the commit.
 
+mod common;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 use runner::dag::{build_plan, Store};
 use runner::pipeline::load::load_pipeline;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The YAML files directly inside `dir`, sorted.
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
+use common::{repo, yaml_files};
 
 /// One line per node of every shipped pipeline: file, kind, key, cell label.
 fn planned_keys() -> String {

@@ -6,22 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{stderr, stdout, Project};
-
-/// The YAML files directly inside `dir`, sorted.
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{repo, stderr, stdout, yaml_files, Project};
 
 /// `runner config FILE` output: the cell label lines (`# cell i/n: ...`).
 fn cell_labels(p: &Project, file: &Path) -> Vec<String> {
