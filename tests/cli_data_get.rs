@@ -789,3 +789,29 @@ fn a_pipeline_without_its_data_names_the_get_command() {
         "{err}"
     );
 }
+
+#[test]
+fn a_dataset_folder_linked_to_another_file_system_is_filled() {
+    // data/mnist a link to a scratch disk: /dev/shm (tmpfs) stands in for it
+    // where the machine has one; the downloads stay under data/.
+    let Ok(scratch) = tempfile::Builder::new().tempdir_in("/dev/shm") else {
+        return;
+    };
+    let p = Project::new();
+    let server = Server::start();
+    let files = mnist_files();
+    let table: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    checksums(&p, &table);
+    for (name, bytes) in &files {
+        server.route(&format!("/m/{name}"), Route::File(bytes.clone()));
+    }
+    std::fs::create_dir_all(p.path().join("data")).unwrap();
+    std::os::unix::fs::symlink(scratch.path(), p.path().join("data/mnist")).unwrap();
+    let mirror = format!("{}/m", server.url);
+    let out = run(&p, &server, &["data", "get", "mnist", "--mirror", &mirror]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (name, bytes) in &files {
+        assert_eq!(&std::fs::read(scratch.path().join(name)).unwrap(), bytes);
+    }
+    assert!(readers_accept(&p, MNIST_PIPELINE));
+}

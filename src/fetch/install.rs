@@ -122,13 +122,7 @@ pub fn get(dataset: Dataset, options: &GetOptions, report: &Report) -> Result<()
         };
         match resource.install {
             Install::File => {
-                let dest = base.join(resource.file);
-                fs::rename(&archive, &dest).map_err(|e| {
-                    FetchError::io(
-                        format!("cannot move {} to {}", archive.display(), dest.display()),
-                        e,
-                    )
-                })?;
+                move_into(&archive, &base.join(resource.file))?;
                 unpack::sync_dir(&base);
             }
             Install::TarGz { dir, .. } | Install::Zip { dir, .. } => {
@@ -303,6 +297,28 @@ impl Fetcher<'_> {
                 done.display()
             )
         }
+    }
+}
+
+/// Moves the verified file `from` to `to`. A dataset folder is often a link to
+/// another file system (a scratch disk), where a rename cannot reach: the file
+/// is then copied atomically (a temporary file renamed into place) and the
+/// original removed.
+fn move_into(from: &Path, to: &Path) -> Result<(), FetchError> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let mut src = fs::File::open(from)
+                .map_err(|e| FetchError::io(format!("cannot read {}", from.display()), e))?;
+            crate::atomic::write_atomic_with(to, |w| std::io::copy(&mut src, w).map(|_| ()))
+                .map_err(|e| FetchError::writing(to, e))?;
+            let _ = fs::remove_file(from);
+            Ok(())
+        }
+        Err(e) => Err(FetchError::io(
+            format!("cannot move {} to {}", from.display(), to.display()),
+            e,
+        )),
     }
 }
 
