@@ -16,6 +16,7 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod exit;
+pub mod fetch;
 pub mod inspect;
 pub mod interrupt;
 pub mod loss;

@@ -1,7 +1,8 @@
 //! Command-line interface: `runner [run] PIPELINE` ([`run`]), `runner node KEY`
 //! ([`node`]), `config`, `diff`, `ls`, `show`, `verify`, `gc` ([`results`], their
-//! logic in [`crate::inspect`]) and `terms` ([`terms`]).
+//! logic in [`crate::inspect`]), `terms` ([`terms`]) and `data` ([`data`]).
 
+mod data;
 mod node;
 pub mod reference;
 mod results;
@@ -12,6 +13,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use data::DataArgs;
 
 use crate::dag::Store;
 use crate::pipeline::load::{load_pipeline_limited, CellCheck, LoadedPipeline};
@@ -135,6 +138,9 @@ enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff): `runner man > runner.1; man ./runner.1`.
     Man,
+    /// Download the raw datasets (`data get mnist|cifar10|celeba`), verified
+    /// against their published checksums, or list them (`data list`).
+    Data(DataArgs),
 }
 
 /// The pipeline file and its overrides.
@@ -166,6 +172,7 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         "terms",
         "completions",
         "man",
+        "data",
         "help",
         "-h",
         "--help",
@@ -292,6 +299,7 @@ pub fn main() -> i32 {
         Command::Terms(args) => terms::terms(&args),
         Command::Completions(args) => reference::completions(&args),
         Command::Man => reference::man(),
+        Command::Data(args) => data::data(&args),
     }
 }
 

@@ -72,9 +72,11 @@ impl Partition {
 
 /// Where to get the files, for messages about missing ones.
 fn download_hint(root: &Path) -> String {
+    let command = crate::fetch::hint::get_command(crate::fetch::Dataset::Celeba, root);
     let root = root.display();
     format!(
-        "Download img_align_celeba.zip and {PARTITION_FILE} from the CelebA site \
+        "Download them with `{command}` (verified; CelebA is for non-commercial research \
+         only, see docs/data.md), or by hand: img_align_celeba.zip and {PARTITION_FILE} from the CelebA site \
          (\"Align&Cropped Images\" and \"Eval\") and unpack them so that \
          {root}/{IMAGE_DIR}/000001.jpg and {root}/{PARTITION_FILE} exist, or point \
          dataset.root elsewhere."

@@ -57,9 +57,10 @@ pub fn files(split: Split) -> &'static [&'static str] {
 /// Where to get the files, for messages about missing ones.
 fn download_hint(root: &Path) -> String {
     format!(
-        "Download cifar-10-binary.tar.gz (the \"binary version\") from \
-         https://www.cs.toronto.edu/~kriz/cifar.html and unpack its six .bin files \
-         into {}/, or point dataset.root elsewhere.",
+        "Download it with `{}` (verified), or by hand: cifar-10-binary.tar.gz (the \
+         \"binary version\") from https://www.cs.toronto.edu/~kriz/cifar.html, its six .bin \
+         files unpacked into {}/ (see docs/data.md); or point dataset.root elsewhere.",
+        crate::fetch::hint::get_command(crate::fetch::Dataset::Cifar10, root),
         root.display()
     )
 }

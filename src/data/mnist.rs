@@ -153,8 +153,9 @@ fn locate(root: &Path, split: Split) -> Result<PathBuf, DataError> {
     Err(DataError::MissingFile {
         path: root.join(format!("{}(.gz)", file_name(split))),
         hint: format!(
-            "{missing_root}Download the four MNIST IDX files ({ALL_FILES}) into {folder}/ \
-             (gzipped or not)."
+            "{missing_root}Download the four MNIST IDX files with `{}` (verified), or by \
+             hand ({ALL_FILES}) into {folder}/ (gzipped or not; see docs/data.md).",
+            crate::fetch::hint::get_command(crate::fetch::Dataset::Mnist, root)
         ),
     })
 }

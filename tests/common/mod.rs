@@ -137,8 +137,12 @@ pub struct Running {
 impl Running {
     /// Starts `runner args` in `p`, stdout discarded.
     pub fn start(p: &Project, args: &[&str]) -> Running {
-        let mut child = p
-            .command(args)
+        Running::spawn(p.command(args))
+    }
+
+    /// Starts `cmd` (a [`Project::command`] with more set on it), stdout discarded.
+    pub fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
