@@ -30,10 +30,13 @@ pub struct Event {
 /// The version string TensorBoard expects in a file's first event.
 pub const FILE_VERSION: &str = "brain.Event:2";
 
-/// Protobuf wire types.
+/// Wire type of a varint (int64 here).
 const VARINT: u8 = 0;
+/// Wire type of 8 little-endian bytes (double).
 const FIXED64: u8 = 1;
+/// Wire type of a length and bytes (string, embedded message).
 const LENGTH_DELIMITED: u8 = 2;
+/// Wire type of 4 little-endian bytes (float).
 const FIXED32: u8 = 5;
 
 impl Event {

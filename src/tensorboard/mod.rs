@@ -30,7 +30,8 @@
 //! The format is TFRecord framing ([`record`]) around `Event` protobuf messages
 //! ([`event`]), of which runner writes four fields and a two-field nested
 //! message. The only part worth a dependency is the CRC-32C, taken from the
-//! `crc` crate (widely used, no unsafe code of its own, no build script). A
+//! `crc` crate (widely used; it forbids unsafe code, has no build script and
+//! one dependency, its catalogue of CRC parameters). A
 //! protobuf code generator (`prost` with `prost-build`, and TensorBoard's
 //! `.proto` files) would add a build step and several crates to encode what is
 //! about forty lines here, each checked by a unit test against the wire format.
