@@ -5,7 +5,8 @@
 //! without knowing what they compute: [`work`] says that (datasets in [`data`],
 //! training in [`train`], metrics in [`eval`], tables and plots in [`report`]),
 //! and [`slurm`] lets the engine run nodes as Slurm jobs. The networks live in
-//! [`model`], the losses in [`loss`], all Fourier maths in [`spectral`].
+//! [`model`], the losses in [`loss`], all Fourier maths in [`spectral`]; [`tensorboard`] writes the curves
+//! for TensorBoard.
 
 pub mod atomic;
 pub mod backend;
@@ -26,6 +27,7 @@ pub mod progress;
 pub mod report;
 pub mod slurm;
 pub mod spectral;
+pub mod tensorboard;
 pub mod train;
 pub mod weights;
 pub mod work;

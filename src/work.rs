@@ -22,7 +22,8 @@ use crate::pipeline::key::NodeKey;
 use crate::pipeline::schema::{DatasetSpec, DeviceChoice};
 use crate::progress::Progress;
 use crate::report::write_report;
-use crate::train::run::TRAIN_LOG;
+use crate::tensorboard;
+use crate::train::run::{images_in_steps, TRAIN_LOG};
 use crate::train::{train, TrainError};
 use crate::weights::MODEL_FILE;
 
@@ -147,6 +148,12 @@ fn existing(dir: &Path, names: &[&str]) -> Vec<String> {
         .filter(|n| dir.join(n).is_file())
         .map(|n| n.to_string())
         .collect()
+}
+
+/// The text of the training log in run folder `dir`.
+fn read_log(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join(TRAIN_LOG);
+    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// A data error as the engine sees it: the user's files are wrong (exit 2), or
@@ -279,11 +286,23 @@ impl NodeWork for PipelineWork {
                     device,
                     threads,
                 )?;
+                let log = read_log(dir)?;
+                let (n, batch) = (data.train.len(), cfg.train.batch);
+                tensorboard::write_train_events(dir, &job.label, &log, |from, to| {
+                    images_in_steps(n, batch, from, to)
+                })?;
             } else {
                 let run_dir = run_dir
                     .as_ref()
                     .ok_or_else(|| anyhow!("the eval node names no train node"))?;
-                evaluate(cfg, &data.test, run_dir, dir, device)?;
+                let summary = evaluate(cfg, &data.test, run_dir, dir, device)?;
+                let metrics: Vec<(String, f64, f64)> = summary
+                    .metrics
+                    .iter()
+                    .map(|(m, mean, std)| (m.column().to_string(), *mean, *std))
+                    .collect();
+                let step = tensorboard::last_step(&read_log(run_dir)?)?;
+                tensorboard::write_eval_events(dir, &job.label, step, &metrics)?;
             }
             node_provenance(job, device, started)
                 .write(dir)
@@ -302,6 +321,7 @@ impl NodeWork for PipelineWork {
             _ => &crate::eval::run::OUTPUT_FILES,
         };
         let mut files = existing(dir, outputs);
+        files.extend(tensorboard::event_files(dir));
         files.push(PROVENANCE_FILE.to_string());
         Ok(files)
     }

@@ -65,6 +65,26 @@ pub const TRAIN_LOG: &str = "train_log.csv";
 /// How many steps each train_log.csv row averages.
 const LOG_EVERY: u64 = 10;
 
+/// Images trained in steps `from + 1..=to` (1-based, counted across epochs) of
+/// a run on `n` images in batches of `batch`: each epoch is cut into batches as
+/// the loop cuts it, full ones and then the remainder. For the images/s of a log
+/// row, which train_log.csv does not store.
+pub fn images_in_steps(n: usize, batch: u32, from: u64, to: u64) -> u64 {
+    let n = n as u64;
+    let batch = u64::from(batch).min(n).max(1);
+    let steps_per_epoch = n.div_ceil(batch).max(1);
+    let last = n - (steps_per_epoch - 1) * batch;
+    (from + 1..=to)
+        .map(|step| {
+            if step.is_multiple_of(steps_per_epoch) {
+                last
+            } else {
+                batch
+            }
+        })
+        .sum()
+}
+
 /// Builds the initial network of `cfg` on `device`. The weights are drawn on the
 /// CPU with the RNG seeded by `train.seed` and copied over, so one seed gives the
 /// same starting network on every backend (a GPU's RNG draws other numbers).
@@ -365,6 +385,16 @@ fn optimisation_step<B: AutodiffBackend>(
 mod tests {
     use super::*;
     use crate::data::shapes::{self, GrayMode, ShapesSpec};
+
+    #[test]
+    fn images_in_steps_counts_each_epochs_short_last_batch() {
+        // 10 images in batches of 4: steps of 4, 4, 2 images each epoch.
+        assert_eq!(images_in_steps(10, 4, 0, 3), 10);
+        assert_eq!(images_in_steps(10, 4, 2, 4), 2 + 4);
+        assert_eq!(images_in_steps(10, 4, 0, 30), 100);
+        // A batch larger than the data trains on all of it each step.
+        assert_eq!(images_in_steps(6, 16, 0, 5), 30);
+    }
     use crate::pipeline::schema::{
         Arch, DatasetSpec, EvalConfig, LossConfig, ModelSpec, TrainConfig, UpsamplerName,
     };
