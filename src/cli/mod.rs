@@ -7,12 +7,13 @@ mod node;
 pub mod reference;
 mod results;
 mod run;
+mod schema;
 mod terms;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use data::DataArgs;
 
@@ -138,6 +139,15 @@ enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff): `runner man > runner.1; man ./runner.1`.
     Man,
+    /// Print the JSON Schema of pipeline files, for editors.
+    ///
+    /// The same schema is in the repository as `docs/pipeline.schema.json`, and
+    /// each shipped pipeline names it on its first line
+    /// (`# yaml-language-server: $schema=...`), which editors with a YAML
+    /// language server (VS Code's YAML extension, Neovim, Helix, ...) use to
+    /// complete and check keys. It checks the shape of a file; `runner config`
+    /// and `runner --dry-run` also check ranges and the rules between keys.
+    Schema,
     /// Download the raw datasets (`data get mnist|cifar10|celeba`), verified
     /// against their published checksums, or list them (`data list`).
     Data(DataArgs),
@@ -160,25 +170,11 @@ struct PipelineArgs {
 /// `runner FILE ...` is `runner run FILE ...`, also after the global options
 /// (`runner --results-dir R FILE`).
 fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
-    let known = [
-        "run",
-        "node",
-        "config",
-        "diff",
-        "ls",
-        "show",
-        "verify",
-        "gc",
-        "terms",
-        "completions",
-        "man",
-        "data",
-        "help",
-        "-h",
-        "--help",
-        "-V",
-        "--version",
-    ];
+    // The subcommands as clap knows them (so a new one needs no edit here), plus
+    // the flags that must not be read as a pipeline file.
+    let command = Cli::command();
+    let mut known: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    known.extend(["help", "-h", "--help", "-V", "--version"]);
     // Skip the global options that come before the subcommand (with their values).
     let global_with_value = ["--cache-dir", "--results-dir"];
     let mut i = 1;
@@ -299,6 +295,7 @@ pub fn main() -> i32 {
         Command::Terms(args) => terms::terms(&args),
         Command::Completions(args) => reference::completions(&args),
         Command::Man => reference::man(),
+        Command::Schema => schema::schema(),
         Command::Data(args) => data::data(&args),
     }
 }

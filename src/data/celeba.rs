@@ -247,7 +247,7 @@ const VAL_MAX: u32 = 19_867;
 const TEST_MAX: u32 = 19_962;
 
 /// Which official CelebA partition serves as the test set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CelebaSplit {
     /// Partition 1 of `list_eval_partition.txt` (19,867 images).
@@ -267,7 +267,7 @@ impl CelebaSplit {
 }
 
 /// The `dataset:` options of `name: celeba` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CelebaOptions {
     /// Folder with `img_align_celeba/` and the partition file (default `data/celeba`).

@@ -158,7 +158,7 @@ const TRAIN_MAX: u32 = 50_000;
 const TEST_MAX: u32 = 10_000;
 
 /// The `dataset:` options of `name: cifar10` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Cifar10Options {
     /// Folder with the six `.bin` files (default `data/cifar-10-batches-bin`).

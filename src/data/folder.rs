@@ -169,7 +169,7 @@ const SIZE: u32 = 64;
 const CHANNELS: u32 = 3;
 
 /// The `dataset:` options of `name: folder` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FolderOptions {
     /// Folder with `train/` and `test/` (required).

@@ -256,7 +256,7 @@ const TRAIN_MAX: u32 = 60_000;
 const TEST_MAX: u32 = 10_000;
 
 /// The `dataset:` options of `name: mnist` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MnistOptions {
     /// Folder with the IDX files (default `data/mnist`).

@@ -17,7 +17,7 @@ use crate::pipeline::dataset::type_options;
 use crate::pipeline::schema::{Arch, ConfigIssue};
 
 /// Writes [`DatasetSpec`] with one variant per listed spec type, the forwarding
-/// methods, [`NAMES`], [`keys_of`] and [`resolve`].
+/// methods, [`NAMES`], [`keys_of`], [`option_schemas`] and [`resolve`].
 macro_rules! datasets {
     ($($(#[$doc:meta])* $variant:ident($spec:ty),)+) => {
         /// A dataset after resolution: only its own options, all filled in.
@@ -38,6 +38,17 @@ macro_rules! datasets {
                 return crate::pipeline::dataset::field_names::<<$spec as DatasetSource>::Options>();
             })+
             &[]
+        }
+
+        /// Each dataset's name with the JSON Schema of its options (without
+        /// `name`), in registry order; `runner schema` joins them.
+        pub fn option_schemas(
+            generator: &mut schemars::SchemaGenerator,
+        ) -> Vec<(&'static str, schemars::Schema)> {
+            vec![$((
+                <$spec as DatasetSource>::NAME,
+                <<$spec as DatasetSource>::Options as schemars::JsonSchema>::json_schema(generator),
+            ),)+]
         }
 
         /// Types the options written for dataset `name` (already checked to be

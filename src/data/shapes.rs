@@ -222,7 +222,7 @@ pub fn generate(
 }
 
 /// How the grey-scale Shape images are made (Björk does not say; see README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrayMode {
     /// Render in RGB, then convert with 0.2989 R + 0.5870 G + 0.1140 B.
@@ -242,7 +242,7 @@ const TRAIN_SEED: u64 = 1;
 const TEST_SEED: u64 = 2;
 
 /// The `dataset:` options of `name: shapes` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShapesOptions {
     /// Image side; only 32 is accepted (written for clarity).

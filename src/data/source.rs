@@ -33,7 +33,7 @@ pub trait DatasetSource: Sized + Sync {
     /// The options as written under `dataset:` besides `name`, every one optional.
     /// Typed with `deny_unknown_fields` and `default`; its field names are the
     /// keys this dataset accepts.
-    type Options: DeserializeOwned;
+    type Options: DeserializeOwned + schemars::JsonSchema;
 
     /// Fills in defaults and checks values and rules between keys. Issues name
     /// the dotted key, e.g. `dataset.size`.

@@ -21,7 +21,7 @@ use crate::spectral::radial::RadialBins;
 use crate::spectral::tensor::{guarded_magnitude, Normalization, SeparableDft};
 
 /// Which slot of the BCE gets which profile in the AI loss (LOSSES.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AiBceOrder {
     /// The reconstruction's profile is the prediction, the data's the target.
@@ -34,7 +34,7 @@ pub enum AiBceOrder {
 /// Options of the differentiable azimuthal-integration loss (Durall, LOSSES.md §4):
 /// grey image, 20 ln(|F| + eps) of the centred spectrum, radial means over Durall's
 /// bins, per-image min-max normalisation, BCE between the profiles.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AiTerm {
     /// Weight in the mix (>= 0).

@@ -19,7 +19,7 @@ use crate::spectral::tensor::SeparableDft;
 
 /// Options of the focal frequency loss (Jiang et al., LOSSES.md §6), with the
 /// reference implementation's argument names and defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FflTerm {
     /// Weight in the mix (>= 0).

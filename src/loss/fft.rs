@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::spectral::tensor::{Normalization, SeparableDft};
 
 /// DFT normalisation of the FFT loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FftNorm {
     /// Unnormalised DFT (numpy "backward"): L_f equals the per-image SSE.
@@ -21,7 +21,7 @@ pub enum FftNorm {
 }
 
 /// Options of Björk's FFT agreement loss (LOSSES.md §3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FftTerm {
     /// Weight in the mix (>= 0).

@@ -24,7 +24,7 @@ use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
 /// Whether a phase difference is compared raw or wrapped to [0, pi].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseDifference {
     /// |phi1 - phi0| as the formula is written (jumps by 2 pi at the branch cut).
@@ -34,7 +34,7 @@ pub enum PhaseDifference {
 }
 
 /// Hann window definition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HannWindow {
     /// 0.5 - 0.5 cos(2 pi n / N) (torch default).
@@ -45,7 +45,7 @@ pub enum HannWindow {
 
 /// Options of Fuoli et al.'s Fourier-space loss (LOSSES.md §7): Hann-windowed
 /// 2-D DFT, L1 of amplitudes and of phases over half the spectrum.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FuoliTerm {
     /// Weight in the mix (>= 0).

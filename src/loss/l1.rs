@@ -7,7 +7,7 @@ use super::pixel::{l1, PixelReduction};
 use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 
 /// Options of the L1 (Laplace-likelihood) term.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct L1Term {
     /// Weight in the mix (>= 0).

@@ -10,7 +10,7 @@ use crate::pipeline::check::positive;
 use crate::pipeline::schema::ConfigIssue;
 
 /// How the Gaussian likelihood's sigma is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SigmaMode {
     /// `sigma` as written; the term is SSE / (2 sigma^2) (constants dropped).
@@ -24,7 +24,7 @@ pub enum SigmaMode {
 }
 
 /// Options of the Gaussian-likelihood (MSE) term: sum or mean of (x - x^)^2 / (2 sigma^2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MseTerm {
     /// Weight in the mix (>= 0).

@@ -20,7 +20,7 @@ macro_rules! loss_terms {
     ($($(#[$doc:meta])* $variant:ident($options:ty),)*) => {
         /// One reconstruction term as written in `loss.terms`, e.g.
         /// `{bce: {weight: 0.5}}`.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(rename_all = "snake_case", deny_unknown_fields)]
         pub enum LossTerm {
             $($(#[$doc])* $variant($options),)*

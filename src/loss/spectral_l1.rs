@@ -22,7 +22,7 @@ use crate::spectral::tensor::{guarded_magnitude, Normalization, SeparableDft};
 const MAGNITUDE_TINY: f64 = 1e-20;
 
 /// Options of the amplitude-only spectral L1 term.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SpectralL1Term {
     /// Weight in the mix (>= 0).

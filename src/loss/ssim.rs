@@ -18,7 +18,7 @@ use crate::spectral::tensor::Separable;
 use crate::spectral::window::gaussian_taps;
 
 /// Which SSIM reference a term follows (LOSSES.md §2.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SsimVariant {
     /// `tf.image.ssim`: VALID window positions only (28x28 -> 18x18 map), as Dalal.
@@ -30,7 +30,7 @@ pub enum SsimVariant {
 /// Options of the SSIM term: 1 - mean SSIM per image (Gaussian window 11, sigma 1.5,
 /// C1 = (0.01 L)^2, C2 = (0.03 L)^2), mean over the batch. Dalal's -500 SSIM is
 /// `weight: 500` (the constant does not change the gradient).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SsimTerm {
     /// Weight in the mix (>= 0).

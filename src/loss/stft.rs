@@ -36,7 +36,7 @@ use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
 /// Which transform Dalal's STFT loss applies to each window (LOSSES.md §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StftMode {
     /// The paper: 2-D DFT of each window, frequencies (u, v) < (f/2, f/2).
@@ -47,7 +47,7 @@ pub enum StftMode {
 }
 
 /// How Dalal's STFT loss weights frequencies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FrequencyWeighting {
     /// W[a, b] = a/(f/2 - 1) * b/(f/2 - 1), zero on the first row and column.
@@ -59,7 +59,7 @@ pub enum FrequencyWeighting {
 /// Options of Dalal's short-time Fourier loss: sum over windows and kept
 /// frequencies of (phase_weight |dP| + amplitude_weight |dA|) W, per image,
 /// mean over the batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StftTerm {
     /// Weight in the mix (>= 0); Dalal's lambda_freq.

@@ -27,7 +27,7 @@ use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::SeparableDft;
 
 /// Colour handling of the Watson-DFT loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WatsonColor {
     /// Grey tables for 1-channel data, YCbCr tables for 3-channel data.
@@ -40,7 +40,7 @@ pub enum WatsonColor {
 
 /// Options of Czolbe et al.'s Watson-DFT perceptual loss with the pretrained
 /// parameters (LOSSES.md §5): per-image distance, mean over the batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct WatsonDftTerm {
     /// Weight in the mix (>= 0).

@@ -29,7 +29,7 @@ use crate::spectral::tensor::{Normalization, SeparableDft};
 use crate::spectral::window::gaussian_taps;
 
 /// Where the Wiener term's blur kernel comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WienerKernel {
     /// A fixed normalised Gaussian of `kernel_size` and `kernel_sigma`.
@@ -42,7 +42,7 @@ pub enum WienerKernel {
 /// Options of Bredell et al.'s Wiener-weighted likelihood term (LOSSES.md §9):
 /// 1/2 sum g |dX|^2 - 1/2 sum ln g per image and channel (ortho DFT), mean over the batch,
 /// with g = |K|^2 / (|K|^2 + C)^2.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct WienerTerm {
     /// Weight in the mix (>= 0).

@@ -43,6 +43,49 @@ impl DatasetConfig {
     }
 }
 
+/// `name` (one of [`NAMES`]) and, for each name, that dataset's options: the
+/// schema of `DatasetSource::Options` with `name` added. Written as `if`/`then`
+/// per dataset rather than `oneOf`, so that an editor reports the key that is
+/// wrong for the chosen dataset instead of "matches none of 5 schemas".
+impl schemars::JsonSchema for DatasetConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DatasetConfig".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let name_schema = serde_json::json!({
+            "description": "Which dataset; its other keys depend on it.",
+            "type": "string",
+            "enum": NAMES,
+        });
+        let branches: Vec<Value> = registry::option_schemas(generator)
+            .into_iter()
+            .map(|(name, options)| {
+                let mut options = options.to_value();
+                if let Some(object) = options.as_object_mut() {
+                    let properties = object
+                        .entry("properties")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(properties) = properties.as_object_mut() {
+                        properties.insert("name".into(), serde_json::json!({"const": name}));
+                    }
+                }
+                serde_json::json!({
+                    "if": {"properties": {"name": {"const": name}}, "required": ["name"]},
+                    "then": options,
+                })
+            })
+            .collect();
+        schemars::json_schema!({
+            "description": "What data to train and evaluate on: `name` and that dataset's options.",
+            "type": "object",
+            "properties": {"name": name_schema},
+            "required": ["name"],
+            "allOf": branches,
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for DatasetConfig {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(SectionVisitor)

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod dataset;
+pub mod json_schema;
 pub mod display;
 pub mod key;
 pub mod load;

@@ -29,6 +29,14 @@ pub fn by_name<T: Named>(name: &str) -> Option<T> {
     T::all().iter().copied().find(|v| v.name() == name)
 }
 
+/// The JSON Schema of a [`Named`] value: a string, one of the registry's names.
+pub fn json_schema<T: Named>() -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "enum": T::names(),
+    })
+}
+
 /// Serialises `value` as the unit variant it used to be.
 pub fn serialize<T: Named, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
     let index = T::all()
@@ -102,10 +110,20 @@ impl<'de, T: Named> Visitor<'de> for NameSeed<T> {
     }
 }
 
-/// Implements `Serialize`, `Deserialize`, `PartialEq`, `Eq`, `Hash` and `Debug`
-/// for a [`Named`] type by its name.
+/// Implements `Serialize`, `Deserialize`, `PartialEq`, `Eq`, `Hash`, `Debug` and
+/// `JsonSchema` (one of the registry's names) for a [`Named`] type by its name.
 macro_rules! named_serde {
     ($ty:ty) => {
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                <$ty as $crate::pipeline::named::Named>::TYPE.into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                $crate::pipeline::named::json_schema::<$ty>()
+            }
+        }
+
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 $crate::pipeline::named::serialize(self, s)

@@ -16,7 +16,7 @@ use crate::loss::LossTerm;
 
 /// The whole pipeline file as written by the user (after overrides and sweep
 /// values are applied, before resolution).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pipeline {
     /// Name used for `results/<name>/`; defaults to the file stem.
@@ -46,11 +46,12 @@ pub struct Pipeline {
     /// Sweep grid: key path -> values. Expanded before typing; kept here only so
     /// that the key is accepted by `deny_unknown_fields`.
     #[serde(default)]
+    #[schemars(schema_with = "super::json_schema::sweep")]
     pub sweep: Option<serde_json::Value>,
 }
 
 /// Network family. `auto` picks the IRMAE net that matches the dataset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
     /// Pick from the dataset: shapes, cifar10 -> irmae_shape; mnist ->
@@ -73,7 +74,7 @@ pub use crate::model::upsampler::UpsamplerName;
 
 /// Which decoder layer the up-sampler replaces (EXPERIMENTS.md §1.4). The two
 /// differ only for decoders that end in a 1x1 layer (IRMAE MNIST and CelebA).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplaceLayer {
     /// The last stride-2 transposed conv; its ReLU and the output layer stay.
@@ -84,7 +85,7 @@ pub enum ReplaceLayer {
 }
 
 /// Weight initialisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InitScheme {
     /// The reference code's framework: PyTorch for IRMAE nets, Keras for Dalal's.
@@ -97,7 +98,7 @@ pub enum InitScheme {
 }
 
 /// The `model:` section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     /// Network family.
@@ -125,7 +126,7 @@ impl Default for ModelConfig {
 }
 
 /// Adam's options.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdamConfig {
     /// Learning rate (> 0).
@@ -147,7 +148,7 @@ impl Default for AdamConfig {
 }
 
 /// The optimiser, written as `{adam: {lr: ...}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerConfig {
     /// Adam (Kingma & Ba).
@@ -162,7 +163,7 @@ impl Default for OptimizerConfig {
 
 /// Triangular cyclic learning rate whose peak halves every cycle (Smith 2017;
 /// tensorflow-addons `CyclicalLearningRate` with scale 1/2^(cycle-1), as Dalal).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Triangular2 {
     /// Lowest learning rate (> 0).
@@ -175,7 +176,7 @@ pub struct Triangular2 {
 
 /// The learning-rate schedule: `constant` (the optimiser's lr) or
 /// `{triangular2: {min_lr, max_lr, step_size}}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum LrSchedule {
     /// The optimiser's `lr` at every step.
@@ -239,6 +240,20 @@ impl Serialize for DeviceChoice {
     }
 }
 
+impl schemars::JsonSchema for DeviceChoice {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DeviceChoice".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`auto` (CUDA when this build has it and a GPU answers, else the CPU), `cpu`, `cuda` (any one GPU) or `cuda:N` (GPU number N).",
+            "type": "string",
+            "pattern": "^(auto|cpu|cuda|cuda:[0-9]+)$",
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for DeviceChoice {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -247,7 +262,7 @@ impl<'de> Deserialize<'de> for DeviceChoice {
 }
 
 /// The `train:` section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     /// Passes over the training set (>= 1).
@@ -290,7 +305,7 @@ impl Default for TrainConfig {
 }
 
 /// How the KL term is reduced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KlConvention {
     /// IRMAE: -mean over batch x latent of (1 + logvar - mu^2 - exp(logvar)), no 1/2.
@@ -300,7 +315,7 @@ pub enum KlConvention {
 }
 
 /// The KL term of the ELBO.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct KlConfig {
     /// Weight beta (>= 0).
@@ -321,7 +336,7 @@ impl Default for KlConfig {
 /// The `loss:` section: `sum_i w_i * term_i + beta * KL`, where with `alpha` set the
 /// spatial terms are further scaled by (1 - alpha) and the frequency terms by alpha
 /// (Björk's Eq. 3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LossConfig {
     /// The KL term.
@@ -359,7 +374,7 @@ impl LossConfig {
 pub use crate::eval::metric::Metric;
 
 /// Where eval reconstructions come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reconstruct {
     /// Decode the posterior mean mu (deterministic).
@@ -369,7 +384,7 @@ pub enum Reconstruct {
 }
 
 /// The `eval:` section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalConfig {
     /// How many test images (the first N) form the fixed test batch.
@@ -398,7 +413,7 @@ impl Default for EvalConfig {
 
 /// The `report:` section: what the report node writes besides summary.csv and the
 /// plots.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportConfig {
     /// A paper-shaped table (table.csv, table.md); none when absent.
@@ -407,7 +422,7 @@ pub struct ReportConfig {
 
 /// `report.table`: one row per distinct combination of some swept keys, metrics
 /// aggregated over the remaining ones (typically `train.seed`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
     /// Swept keys whose values form the row label, in column order.
