@@ -3,7 +3,8 @@
 
 The same training step as runner's, in PyTorch eager: the IRMAE MNIST net
 (docs/methods.md#irmae-mnist, 1x32x32) or the IRMAE CelebA net
-(docs/methods.md#irmae-celeba, 3x64x64), n = 128, PyTorch's default init; the loss on logits with pixel targets:
+(docs/methods.md#irmae-celeba, 3x64x64), n = 128, PyTorch's default init; the loss on
+logits with pixel targets:
   bce      BCE with logits, mean over every element
   bce+fft  0.5 BCE + 0.5 Björk's FFT loss (docs/methods.md#fft-loss: unnormalised 2-D DFT,
            (1/n) sum |F(sigmoid(logits)) - F(x)|^2 per image and channel, mean
