@@ -5,7 +5,7 @@
 # toolkit here: the binaries load libcuda and NVRTC when they start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The GPU machine's driver is CUDA 13.0 (see ../shared/spec/FRAMEWORK.md).
+# The GPU machine's driver is CUDA 13.0 (see docs/gpu.md#building).
 export CUDARC_CUDA_VERSION="${CUDARC_CUDA_VERSION:-13000}"
 cargo build --release --features cuda
 bench=$(cargo bench --features cuda --bench device_step --no-run 2>&1 |

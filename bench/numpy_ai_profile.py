@@ -4,7 +4,7 @@
 The counterpart of runner's `cargo bench --bench metrics`, which writes the real and
 reconstructed test images as raw little-endian f32 (N x C x H x W) and runs this
 script in the same invocation. It computes, vectorised over the whole batch, the
-same azimuthal-integration profile runner uses (EXPERIMENTS.md §4.1-4.2): grey
+same azimuthal-integration profile runner uses (docs/methods.md#azimuthal-profile): grey
 conversion (0.2989 R + 0.5870 G + 0.1140 B), unnormalised fft2, fftshift, + 1e-8,
 20 ln|F|, rings floor(r) around ((W-1)/2, (H-1)/2), ring means with the innermost
 and outermost rings dropped; then the per-image AI RMSE and the per-bin mean and

@@ -1,6 +1,6 @@
 """PIL side of `cargo bench --bench celeba_preprocess`.
 
-The CelebA transform of IRMAE / Björk (EXPERIMENTS.md §2.3) done the torchvision
+The CelebA transform of IRMAE / Björk (docs/methods.md#celeba) done the torchvision
 way: Image.open, .convert('RGB'), .crop((15, 35, 163, 183)),
 .resize((64, 64), Image.BILINEAR), then ToTensor's float32 division by 255.
 

@@ -2,13 +2,14 @@
 """PyTorch side of `cargo bench --bench device_step` (issue 6).
 
 The same training step as runner's, in PyTorch eager: the IRMAE MNIST net
-(EXPERIMENTS.md §1.2, 1x32x32) or the IRMAE CelebA net (§1.3, 3x64x64), n = 128,
-PyTorch's default init; the loss on logits with pixel targets:
+(docs/methods.md#irmae-mnist, 1x32x32) or the IRMAE CelebA net
+(docs/methods.md#irmae-celeba, 3x64x64), n = 128, PyTorch's default init; the loss on
+logits with pixel targets:
   bce      BCE with logits, mean over every element
-  bce+fft  0.5 BCE + 0.5 Björk's FFT loss (LOSSES.md §3: unnormalised 2-D DFT,
+  bce+fft  0.5 BCE + 0.5 Björk's FFT loss (docs/methods.md#fft-loss: unnormalised 2-D DFT,
            (1/n) sum |F(sigmoid(logits)) - F(x)|^2 per image and channel, mean
            over batch and channels)
-  bce+ai   0.5 BCE + 0.5 the differentiable AI loss (LOSSES.md §4, runner's
+  bce+ai   0.5 BCE + 0.5 the differentiable AI loss (docs/methods.md#ai-loss, runner's
            defaults: grey, 20 ln(|F| + 1e-8), Durall's radial bins, min-max
            profiles, BCE with the reconstruction's profile clipped to
            [1e-7, 1 - 1e-7] as the prediction)
@@ -138,7 +139,7 @@ def make_case(name, device):
     c, side = (1, 32) if net == "mnist" else (3, 64)
     torch.manual_seed(0)
     model = (MnistVae() if net == "mnist" else CelebaVae()).to(device)
-    # Parameter counts of EXPERIMENTS.md §1.2 / §1.3 (encoder + decoder), n = 128.
+    # Parameter counts of docs/methods.md#networks (encoder + decoder), n = 128.
     expected = 951_520 + 1_220_737 if net == "mnist" else 15_212_672 + 19_465_475
     assert sum(p.numel() for p in model.parameters()) == expected, name
     optim = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.9, 0.999), eps=1e-8)

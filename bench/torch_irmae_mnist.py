@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference for the CPU training-throughput benchmark (issue 3).
 
-The IRMAE MNIST VAE of EXPERIMENTS.md §1.2 (n = 128) trained with the loss of
+The IRMAE MNIST VAE of docs/methods.md#irmae-mnist (n = 128) trained with the loss of
 §3.1 (BCE on logits, mean over every element, + 0.1 x KL in IRMAE's convention:
 -mean over batch x latent of (1 + logvar - mu^2 - exp(logvar)), no 1/2) and
 Adam lr 1e-4, on random inputs in [0, 1]. It is the counterpart of runner's
@@ -110,7 +110,7 @@ class Vae(nn.Module):
 
 
 def vae_loss(logits, x, mu, logvar):
-    """BCE (mean over all elements) + beta * IRMAE-mean KL (EXPERIMENTS.md §3.1)."""
+    """BCE (mean over all elements) + beta * IRMAE-mean KL (docs/methods.md#irmae-defaults)."""
     bce = F.binary_cross_entropy_with_logits(logits, x)
     kl = -(1 + logvar - mu.pow(2) - logvar.exp()).mean()
     return bce + BETA * kl
@@ -126,7 +126,7 @@ def time_training(net, batch, steps, warmup):
         model, shape = CelebaVae(), (3, 64, 64)
     else:
         model, shape = Vae(), (1, 32, 32)
-        # Encoder 951,520 + decoder 1,220,737 (EXPERIMENTS.md §1.2); runner checks the same.
+        # Encoder 951,520 + decoder 1,220,737 (docs/methods.md#irmae-mnist); runner checks the same.
         assert sum(p.numel() for p in model.parameters()) == 2_172_257
     optim = torch.optim.Adam(model.parameters(), lr=LR)
     x = torch.rand(batch, *shape)

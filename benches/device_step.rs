@@ -11,7 +11,7 @@
 //!
 //! On the GPU machine (no cargo there): build here with
 //! `CUDARC_CUDA_VERSION=13000 cargo bench --features cuda --bench device_step --no-run`
-//! and run `bench/gpu_vs_pytorch.sh` there (README, "Training on a GPU").
+//! and run `bench/gpu_vs_pytorch.sh` there (docs/gpu.md).
 //!
 //! Environment:
 //! - `RUNNER_BENCH_DEVICE`: `cuda` (default where this build has CUDA) or `cpu`;
@@ -41,7 +41,7 @@ use common::env_usize;
 
 /// The PyTorch side, relative to the crate root.
 const SCRIPT: &str = "bench/torch_device_step.py";
-/// Adam learning rate (EXPERIMENTS.md §3.1).
+/// Adam learning rate (docs/methods.md#irmae-defaults).
 const LR: f64 = 1e-4;
 
 /// One benchmark case.

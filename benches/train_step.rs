@@ -1,5 +1,5 @@
 //! CPU training-throughput benchmark: runner's training step (forward, loss,
-//! backward, Adam; loss of EXPERIMENTS.md §3.1: BCE + 0.1 KL, Adam lr 1e-4) for
+//! backward, Adam; loss of docs/methods.md#irmae-defaults: BCE + 0.1 KL, Adam lr 1e-4) for
 //! the IRMAE MNIST VAE (§1.2, n = 128) at batch 32 and 64 and the IRMAE CelebA
 //! VAE (§1.3, n = 128) at batch 32, each on 1 and 2 threads, side by side with
 //! the same network in PyTorch (`bench/torch_irmae_mnist.py`, `--net`) run in
@@ -50,9 +50,9 @@ const LATENT: usize = 128;
 const PARAMS: usize = 2_172_257;
 /// Thread counts of the table (the per-layer breakdown uses the last one).
 const THREADS: [usize; 2] = [1, 2];
-/// The net's images are 1 x 32 x 32 (MNIST resized, EXPERIMENTS.md §1.2).
+/// The net's images are 1 x 32 x 32 (MNIST resized, docs/methods.md#irmae-mnist).
 const SIDE: usize = 32;
-/// Adam learning rate (EXPERIMENTS.md §3.1).
+/// Adam learning rate (docs/methods.md#irmae-defaults).
 const LR: f64 = 1e-4;
 /// Runner's step time may be at most this multiple of PyTorch's.
 const TARGET_RATIO: f64 = 1.5;
@@ -173,7 +173,7 @@ fn time_runner_training(net: Net, batch: usize, steps: usize, warmup: usize) -> 
     let device = Default::default();
     let mut model = Vae::<B>::new(&cfg.model, &device);
     if net == Net::Mnist {
-        // Encoder + decoder of EXPERIMENTS.md §1.2; the PyTorch script checks the same.
+        // Encoder + decoder of docs/methods.md#irmae-mnist; the PyTorch script checks the same.
         assert_eq!(model.num_params(), PARAMS, "not the IRMAE MNIST net");
     }
     // runner's own optimizer (the fused Adam of training), with PyTorch's defaults.
@@ -375,7 +375,7 @@ fn linear(din: usize, dout: usize) -> Linear<B> {
 
 /// (layer, forward ms, backward ms) for each layer of the net at `batch`, plus
 /// the loss. The layers are built with burn's modules and the same
-/// hyper-parameters as runner's model (EXPERIMENTS.md §1.2).
+/// hyper-parameters as runner's model (docs/methods.md#irmae-mnist).
 fn runner_per_layer(
     cfg: &ResolvedPipeline,
     batch: usize,
@@ -496,7 +496,7 @@ struct ConvCase {
     side: usize,
 }
 
-/// Every convolution of the IRMAE MNIST net (EXPERIMENTS.md §1.2).
+/// Every convolution of the IRMAE MNIST net (docs/methods.md#irmae-mnist).
 const CONVS: [ConvCase; 7] = [
     conv_case("enc conv1 1->32", false, 1, 32, 4, 2, 1, 32),
     conv_case("enc conv2 32->64", false, 32, 64, 4, 2, 1, 16),

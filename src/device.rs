@@ -46,7 +46,7 @@ pub enum DeviceError {
     /// The binary was built without the `cuda` cargo feature.
     #[error(
         "this runner was built without CUDA support: build it with `cargo build --release \
-         --features cuda` (README, \"Training on a GPU\"), or use train.device: auto or cpu"
+         --features cuda` (docs/gpu.md), or use train.device: auto or cpu"
     )]
     NotBuilt,
     /// No driver, no GPU, or the driver did not start.

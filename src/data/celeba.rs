@@ -1,4 +1,4 @@
-//! Aligned CelebA from the official files (EXPERIMENTS.md §2.3).
+//! Aligned CelebA from the official files (docs/methods.md#celeba).
 //!
 //! The root folder holds `img_align_celeba/*.jpg` (178 wide x 218 high) and
 //! `list_eval_partition.txt`, whose lines read `000001.jpg 0` (0 train, 1 val,

@@ -3,7 +3,8 @@
 //!
 //! Decoding goes through the `image` crate (zune-jpeg for JPEG), giving what
 //! Pillow's `Image.open(f).convert('RGB')` gives up to the JPEG decoder's rounding
-//! (zune-jpeg and libjpeg-turbo differ by a level or two in some pixels; see README).
+//! (zune-jpeg and libjpeg-turbo differ by a level or two in some pixels; see
+//! docs/benchmarks.md#celeba-preprocessing).
 //! Alpha is dropped without compositing and palettes are expanded, as `convert('RGB')`
 //! does; 16-bit PNGs are reduced to 8 bits.
 //!

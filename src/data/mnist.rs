@@ -1,4 +1,4 @@
-//! MNIST images from the IDX files (EXPERIMENTS.md §2.2).
+//! MNIST images from the IDX files (docs/methods.md#mnist).
 //!
 //! The root folder holds `train-images-idx3-ubyte` and `t10k-images-idx3-ubyte`,
 //! each either plain or gzipped (`.gz`, as distributed); labels are not needed. Pixels

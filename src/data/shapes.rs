@@ -1,4 +1,4 @@
-//! IRMAE's synthetic "Shape" images (EXPERIMENTS.md §2.1): one filled circle or
+//! IRMAE's synthetic "Shape" images (docs/methods.md#shape): one filled circle or
 //! square of a random colour on a black background.
 //!
 //! # Draws
@@ -20,7 +20,7 @@
 //! `0.2989 R + 0.5870 G + 0.1140 B`.
 //!
 //! # Randomness
-//! IRMAE's numpy stream is not reproduced (see the spec); instead every image has
+//! IRMAE's numpy stream is not reproduced (see docs/methods.md#shape); instead every image has
 //! its own generator so that the set can be generated in parallel and image `i` is
 //! the same whatever `n` is and however the work is split. Image `i` of seed `seed`
 //! uses `rand_pcg::Pcg64::new(state, stream)` where the 128-bit `state` and `stream`
@@ -221,7 +221,7 @@ pub fn generate(
     }
 }
 
-/// How the grey-scale Shape images are made (Björk does not say; see README).
+/// How the grey-scale Shape images are made (Björk does not say; see docs/methods.md#shape).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrayMode {

@@ -1,5 +1,5 @@
 //! The spectrum.csv file of an eval: per radial bin, the mean and std over the test
-//! batch of the un-normalised 20·ln|F| azimuthal profile (EXPERIMENTS.md §4.2) of
+//! batch of the un-normalised 20·ln|F| azimuthal profile (docs/methods.md#azimuthal-profile) of
 //! the real images, their reconstructions and the prior samples.
 //!
 //! Writing and reading live together so the report's plots read exactly the

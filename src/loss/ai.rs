@@ -1,5 +1,5 @@
 //! Durall et al.'s azimuthal-integration (AI) spectral loss, made differentiable
-//! (LOSSES.md §4).
+//! (docs/methods.md#ai-loss).
 //!
 //! Per image: grey `g` (1 channel as is, 3 channels with [`GRAY_WEIGHTS`]);
 //! unnormalised full DFT `F`; log-magnitude `s = 20·ln(√(Re² + Im² + tiny) + ε)`;
@@ -20,7 +20,7 @@ use crate::spectral::color::GRAY_WEIGHTS;
 use crate::spectral::radial::RadialBins;
 use crate::spectral::tensor::{guarded_magnitude, Normalization, SeparableDft};
 
-/// Which slot of the BCE gets which profile in the AI loss (LOSSES.md §4).
+/// Which slot of the BCE gets which profile in the AI loss (docs/methods.md#ai-loss).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AiBceOrder {
@@ -31,7 +31,7 @@ pub enum AiBceOrder {
     DurallCode,
 }
 
-/// Options of the differentiable azimuthal-integration loss (Durall, LOSSES.md §4):
+/// Options of the differentiable azimuthal-integration loss (Durall, docs/methods.md#ai-loss):
 /// grey image, 20 ln(|F| + eps) of the centred spectrum, radial means over Durall's
 /// bins, per-image min-max normalisation, BCE between the profiles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

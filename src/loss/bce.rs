@@ -1,4 +1,4 @@
-//! Binary cross-entropy on decoder logits (LOSSES.md §2.1).
+//! Binary cross-entropy on decoder logits (docs/methods.md#bce).
 
 use super::term::{Domain, ImageShape, TermInput, TermLoss, TermOptions};
 use burn::tensor::{backend::Backend, Tensor};

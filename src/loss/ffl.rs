@@ -1,4 +1,4 @@
-//! Jiang et al.'s focal frequency loss (LOSSES.md §6).
+//! Jiang et al.'s focal frequency loss (docs/methods.md#focal-frequency-loss).
 //!
 //! Each image is cut into `patch_factor × patch_factor` patches; every patch gets
 //! an orthonormal full 2-D DFT (all patches at once: block DFT matrices on both
@@ -17,8 +17,9 @@ use crate::pipeline::schema::ConfigIssue;
 use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::SeparableDft;
 
-/// Options of the focal frequency loss (Jiang et al., LOSSES.md §6), with the
-/// reference implementation's argument names and defaults.
+/// Options of the focal frequency loss (Jiang et al.,
+/// docs/methods.md#focal-frequency-loss), with the reference implementation's
+/// argument names and defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FflTerm {

@@ -1,4 +1,4 @@
-//! Björk et al.'s FFT agreement loss (LOSSES.md §3):
+//! Björk et al.'s FFT agreement loss (docs/methods.md#fft-loss):
 //! L_f = (1/n) sum (Im F{x} - Im F{x^})^2 + (1/n) sum (Re F{x} - Re F{x^})^2,
 //! with n the number of pixels, per image and channel, then the mean over the
 //! batch and channels. With the unnormalised DFT it equals the per-image sum of
@@ -20,7 +20,7 @@ pub enum FftNorm {
     Ortho,
 }
 
-/// Options of Björk's FFT agreement loss (LOSSES.md §3).
+/// Options of Björk's FFT agreement loss (docs/methods.md#fft-loss).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FftTerm {

@@ -1,4 +1,4 @@
-//! Fuoli et al.'s Fourier-space loss (LOSSES.md §7): amplitude and phase L1 of the
+//! Fuoli et al.'s Fourier-space loss (docs/methods.md#fuoli-loss): amplitude and phase L1 of the
 //! Hann-windowed 2-D DFT over half the spectrum.
 //!
 //! Each image (per channel) is multiplied by the 2-D Hann window
@@ -43,7 +43,7 @@ pub enum HannWindow {
     Symmetric,
 }
 
-/// Options of Fuoli et al.'s Fourier-space loss (LOSSES.md §7): Hann-windowed
+/// Options of Fuoli et al.'s Fourier-space loss (docs/methods.md#fuoli-loss): Hann-windowed
 /// 2-D DFT, L1 of amplitudes and of phases over half the spectrum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]

@@ -1,4 +1,4 @@
-//! The KL divergence of N(mu, exp(logvar)) from N(0, I) (LOSSES.md §2.4).
+//! The KL divergence of N(mu, exp(logvar)) from N(0, I) (docs/methods.md#kl-term).
 
 use burn::tensor::{backend::Backend, Tensor};
 

@@ -1,4 +1,4 @@
-//! SSIM as a loss: 1 − SSIM (LOSSES.md §2.3).
+//! SSIM as a loss: 1 − SSIM (docs/methods.md#ssim-loss).
 //!
 //! Local statistics use the 11-tap, σ = 1.5 normalised Gaussian applied separably
 //! as two banded Toeplitz matrices ([`AxisMatrix::correlation`]): VALID positions
@@ -17,7 +17,7 @@ use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::Separable;
 use crate::spectral::window::gaussian_taps;
 
-/// Which SSIM reference a term follows (LOSSES.md §2.3).
+/// Which SSIM reference a term follows (docs/methods.md#ssim-loss).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SsimVariant {

@@ -1,4 +1,4 @@
-//! Dalal's short-time Fourier loss (LOSSES.md §8).
+//! Dalal's short-time Fourier loss (docs/methods.md#stft-loss).
 //!
 //! Windows of side `f` start at `i·s` for `i` in `0..K`, `K = ⌊(H−f)/s⌋ + 1` (the
 //! same along the width). Each window is optionally tapered by the 2-D window
@@ -35,7 +35,7 @@ use crate::spectral::axis::AxisMatrix;
 use crate::spectral::tensor::{guarded_magnitude, SeparableDft};
 use crate::spectral::window::{hann, HannKind};
 
-/// Which transform Dalal's STFT loss applies to each window (LOSSES.md §8).
+/// Which transform Dalal's STFT loss applies to each window (docs/methods.md#stft-loss).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StftMode {

@@ -1,6 +1,7 @@
 //! Test helpers shared by the loss tests: tensors from f64 values, a gradient
 //! check against central finite differences of an independent f64 reference, and
-//! the robustness cases of LOSSES.md (zeros, constants, identical, saturated).
+//! the robustness cases of docs/methods.md#degenerate-inputs (zeros, constants,
+//! identical, saturated).
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{backend::Backend, ElementConversion, Tensor, TensorData};
@@ -64,9 +65,9 @@ pub fn check_gradient(
 }
 
 /// Asserts that `loss(recon, target)` and its gradient with respect to `recon`
-/// are finite on the degenerate inputs of LOSSES.md: all-zero images, constant
-/// images, identical inputs, and saturated reconstructions (exact 0 and 1)
-/// against textured targets.
+/// are finite on the degenerate inputs of docs/methods.md#degenerate-inputs:
+/// all-zero images, constant images, identical inputs, and saturated
+/// reconstructions (exact 0 and 1) against textured targets.
 pub fn assert_finite_on_edge_cases(
     shape: [usize; 4],
     loss: impl Fn(Tensor<Ad, 4>, Tensor<Ad, 4>) -> Tensor<Ad, 1>,

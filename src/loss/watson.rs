@@ -1,5 +1,5 @@
 //! Czolbe et al.'s Watson-DFT perceptual loss with the pretrained parameters
-//! (LOSSES.md §5).
+//! (docs/methods.md#watson-dft).
 //!
 //! Each 8×8 block of an image gets a one-sided real DFT (8×5 coefficients, divided
 //! by 64). Amplitude differences between target and reconstruction are divided by
@@ -39,7 +39,7 @@ pub enum WatsonColor {
 }
 
 /// Options of Czolbe et al.'s Watson-DFT perceptual loss with the pretrained
-/// parameters (LOSSES.md §5): per-image distance, mean over the batch.
+/// parameters (docs/methods.md#watson-dft): per-image distance, mean over the batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct WatsonDftTerm {
@@ -132,7 +132,7 @@ pub const SHIFT_PAD: usize = 4;
 const ACOS_SHRINK: f64 = 1.0 - 1e-7;
 
 /// Pretrained parameters of one Watson-DFT instance (one image channel), in the
-/// stored log / logit form of LOSSES.md §5.2.
+/// stored log / logit form of docs/methods.md#watson-dft.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WatsonParams {
     /// Log base thresholds t̃[u][v] (`t = exp(t̃)`).
@@ -147,8 +147,8 @@ pub struct WatsonParams {
     pub log_phase_weight: [[f64; HALF]; BLOCK],
 }
 
-/// Grey parameters: SteffenCzolbe/PerceptualSimilarity
-/// src/loss/weights/gray_watson_fft_trial0.pth (decoded in LOSSES.md §5.5).
+/// Grey parameters: Czolbe et al.'s published
+/// `gray_watson_fft_trial0.pth`, decoded (docs/methods.md#watson-dft).
 pub const GRAY: WatsonParams = WatsonParams {
     log_threshold: [
         [-1.3607, 1.8489, 3.0660, 4.2308, -0.3740],
@@ -175,8 +175,8 @@ pub const GRAY: WatsonParams = WatsonParams {
     ],
 };
 
-/// Y-channel parameters: SteffenCzolbe/PerceptualSimilarity
-/// src/loss/weights/rgb_watson_fft_trial0.pth (decoded in LOSSES.md §5.5).
+/// Y-channel parameters: Czolbe et al.'s published
+/// `rgb_watson_fft_trial0.pth`, decoded (docs/methods.md#watson-dft).
 pub const RGB_Y: WatsonParams = WatsonParams {
     log_threshold: [
         [-0.3662, 1.5658, 1.8898, 3.2679, -0.9919],
@@ -203,8 +203,8 @@ pub const RGB_Y: WatsonParams = WatsonParams {
     ],
 };
 
-/// Cb-channel parameters: SteffenCzolbe/PerceptualSimilarity
-/// src/loss/weights/rgb_watson_fft_trial0.pth (decoded in LOSSES.md §5.5).
+/// Cb-channel parameters: Czolbe et al.'s published
+/// `rgb_watson_fft_trial0.pth`, decoded (docs/methods.md#watson-dft).
 pub const RGB_CB: WatsonParams = WatsonParams {
     log_threshold: [
         [-2.7639, 0.3705, 1.0047, 1.2412, -1.4378],
@@ -231,8 +231,8 @@ pub const RGB_CB: WatsonParams = WatsonParams {
     ],
 };
 
-/// Cr-channel parameters: SteffenCzolbe/PerceptualSimilarity
-/// src/loss/weights/rgb_watson_fft_trial0.pth (decoded in LOSSES.md §5.5).
+/// Cr-channel parameters: Czolbe et al.'s published
+/// `rgb_watson_fft_trial0.pth`, decoded (docs/methods.md#watson-dft).
 pub const RGB_CR: WatsonParams = WatsonParams {
     log_threshold: [
         [-2.9297, 0.1977, 0.8983, 1.0067, -1.2929],
@@ -259,8 +259,8 @@ pub const RGB_CR: WatsonParams = WatsonParams {
     ],
 };
 
-/// Pretrained softmax weights of the Y, Cb, Cr distances (LOSSES.md §5.3; the
-/// spec gives the softmax values, used directly).
+/// Pretrained softmax weights of the Y, Cb, Cr distances (docs/methods.md#watson-dft; the
+/// published softmax values, used directly).
 pub const RGB_CHANNEL_WEIGHTS: [f64; 3] = [0.3509, 0.3011, 0.3480];
 
 /// The purely real bins (u, v) of an 8×5 one-sided block spectrum; their phase is
@@ -374,7 +374,7 @@ fn block_dft<B: Backend>(
 }
 
 /// RGB `[B, 3, H, W]` to YCbCr with the reference's coefficients and offsets
-/// (LOSSES.md §5.3).
+/// (docs/methods.md#watson-dft).
 fn to_ycbcr<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [b, _, h, w] = x.dims();
     let channel = |c: usize| x.clone().slice([0..b, c..c + 1, 0..h, 0..w]);
@@ -638,7 +638,7 @@ mod tests {
         im.atan2(re + EPS)
     }
 
-    /// LOSSES.md §5.2 in plain f64 for one channel: `D[n]` of every image, with
+    /// docs/methods.md#watson-dft in plain f64 for one channel: `D[n]` of every image, with
     /// `L̄` over all images given.
     fn channel_distances(
         recon: &[Vec<f64>],
@@ -935,7 +935,7 @@ mod tests {
         }
     }
 
-    /// The transcribed logits give the contrast exponents LOSSES.md §5.5 states,
+    /// The transcribed logits give the contrast exponents docs/methods.md#watson-dft states,
     /// the colour weights sum to 1, and the real bins carry no phase weight.
     #[test]
     fn pretrained_tables_match_the_spec() {

@@ -1,4 +1,4 @@
-//! Bredell et al.'s blur-error term (LOSSES.md §9): a Gaussian likelihood whose
+//! Bredell et al.'s blur-error term (docs/methods.md#wiener-loss): a Gaussian likelihood whose
 //! precision is the Wiener deconvolution filter of a blur kernel k, diagonal in
 //! the (orthonormal) Fourier basis.
 //!
@@ -35,11 +35,11 @@ pub enum WienerKernel {
     /// A fixed normalised Gaussian of `kernel_size` and `kernel_sigma`.
     Fixed,
     /// Predicted per image from z by a kernel head G(z), trained in alternation
-    /// with the VAE (LOSSES.md §9); starts at the fixed Gaussian.
+    /// with the VAE (docs/methods.md#wiener-loss); starts at the fixed Gaussian.
     Learned,
 }
 
-/// Options of Bredell et al.'s Wiener-weighted likelihood term (LOSSES.md §9):
+/// Options of Bredell et al.'s Wiener-weighted likelihood term (docs/methods.md#wiener-loss):
 /// 1/2 sum g |dX|^2 - 1/2 sum ln g per image and channel (ortho DFT), mean over the batch,
 /// with g = |K|^2 / (|K|^2 + C)^2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

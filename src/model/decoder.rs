@@ -1,5 +1,5 @@
 //! The decoder p(x | z), built from a [`DecoderLayout`] with the configured
-//! up-sampler in place of its last stride-2 transposed conv (EXPERIMENTS.md §1.4).
+//! up-sampler in place of its last stride-2 transposed conv (docs/methods.md#up-samplers).
 //!
 //! It returns logits: the published nets' final sigmoid (IRMAE) is applied by the
 //! losses. Dalal's net has no output activation and his losses and metrics read

@@ -23,7 +23,7 @@ pub struct Encoder<B: Backend> {
 }
 
 impl<B: Backend> Encoder<B> {
-    /// Builds the encoder of `spec` (EXPERIMENTS.md §1).
+    /// Builds the encoder of `spec` (docs/methods.md#networks).
     pub fn new(spec: &ModelSpec, device: &B::Device) -> Self {
         let (layout, _) = layouts(spec.arch, spec.channels as usize);
         Self::from_layout(&layout, spec.latent as usize, device)

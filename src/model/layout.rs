@@ -1,4 +1,4 @@
-//! The layer tables of the published networks (EXPERIMENTS.md §1.1–1.3, 1.5), as
+//! The layer tables of the published networks (docs/methods.md#networks), as
 //! plain data: [`Encoder`](super::encoder::Encoder) and
 //! [`Decoder`](super::decoder::Decoder) are built from them, so each network reads
 //! as its table here.
@@ -129,7 +129,7 @@ pub struct DecoderLayout {
     pub output: Option<ConvGeometry>,
 }
 
-/// IRMAE Shape (EXPERIMENTS.md §1.1), `c` x 32 x 32.
+/// IRMAE Shape (docs/methods.md#irmae-shape), `c` x 32 x 32.
 ///
 /// Encoder: Conv(c->32->64->128->256, k4 s2 p1) + ReLU: 16, 8, 4, 2; Conv(256->2n, k2) -> 1x1.
 /// Decoder: ConvT(n->256, k2) + ReLU: 2; ConvT(256->128->64->32, k4 s2 p1) + ReLU: 4, 8, 16;
@@ -154,7 +154,7 @@ pub fn irmae_shape(c: usize) -> (EncoderLayout, DecoderLayout) {
     )
 }
 
-/// IRMAE MNIST (EXPERIMENTS.md §1.2), `c` x 32 x 32 (c = 1).
+/// IRMAE MNIST (docs/methods.md#irmae-mnist), `c` x 32 x 32 (c = 1).
 ///
 /// Encoder: Conv(c->32->64->128->256, k4 s2 p1) + ReLU: 16, 8, 4, 2; flatten 1024 -> Linear(2n).
 /// Decoder: Linear(n->8192) as 128x8x8 + ReLU; ConvT(128->64->32, k4 s2 p1) + ReLU: 16, 32;
@@ -179,7 +179,7 @@ pub fn irmae_mnist(c: usize) -> (EncoderLayout, DecoderLayout) {
     )
 }
 
-/// IRMAE CelebA (EXPERIMENTS.md §1.3), `c` x 64 x 64 (c = 3).
+/// IRMAE CelebA (docs/methods.md#irmae-celeba), `c` x 64 x 64 (c = 3).
 ///
 /// Encoder: Conv(c->128->256->512->1024, k4 s2 p1) + ReLU: 32, 16, 8, 4; flatten 16384 ->
 /// Linear(2n).
@@ -205,7 +205,7 @@ pub fn irmae_celeba(c: usize) -> (EncoderLayout, DecoderLayout) {
     )
 }
 
-/// Dalal's MNIST VAE (EXPERIMENTS.md §1.5), `c` x 28 x 28 (c = 1), after the
+/// Dalal's MNIST VAE (docs/methods.md#dalal-mnist), `c` x 28 x 28 (c = 1), after the
 /// TensorFlow CVAE tutorial.
 ///
 /// Encoder: Conv(c->32->64, k3 s2 valid) + ReLU: 13, 6; flatten 2304 -> Linear(2n).

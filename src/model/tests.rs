@@ -53,7 +53,7 @@ fn up(kind: U, i: usize, o: usize, baseline_k: usize) -> usize {
     }
 }
 
-/// (encoder, decoder) parameter counts from the layer tables of EXPERIMENTS.md §1,
+/// (encoder, decoder) parameter counts from the layer tables of docs/methods.md#networks,
 /// written out independently of the model code.
 fn expected(arch: Arch, kind: U, replace: ReplaceLayer, c: usize, n: usize) -> (usize, usize) {
     // With `output`, the up-sampler maps straight to the image and the output
@@ -116,7 +116,7 @@ fn expected(arch: Arch, kind: U, replace: ReplaceLayer, c: usize, n: usize) -> (
     }
 }
 
-/// The reference counts of EXPERIMENTS.md §1 (n = 128; Dalal n = 2), and that the
+/// The reference counts of docs/methods.md#networks (n = 128; Dalal n = 2), and that the
 /// layer arithmetic of [`expected`] reproduces them.
 #[test]
 fn parameter_counts_match_the_reference_networks() {
@@ -420,7 +420,7 @@ fn same_seed_gives_the_same_weights() {
 }
 
 /// One SGD step on a tiny batch: the optimizer finds every parameter (the derive
-/// pitfall of FRAMEWORK.md) and every parameter tensor moves.
+/// pitfall in docs/architecture.md#burn-pitfalls) and every parameter tensor moves.
 #[test]
 fn a_training_step_changes_every_parameter() {
     type Ad = Autodiff<Flex>;

@@ -1,6 +1,6 @@
 //! Stride-2 up-sampling stages: the transposed-conv baseline, or an x2
 //! up-sampling (nearest, bilinear with align_corners as Chandrasegaran et al., or
-//! zero insertion) followed by "same" convolutions (EXPERIMENTS.md §1.4). Every
+//! zero insertion) followed by "same" convolutions (docs/methods.md#up-samplers). Every
 //! up-sampler is one line of [`UPSAMPLERS`].
 
 use burn::module::Module;

@@ -15,7 +15,7 @@ use crate::pipeline::schema::{Arch, InitScheme, ModelSpec};
 /// another thread's draws.
 static MODEL_RNG: Mutex<()> = Mutex::new(());
 
-/// A variational auto-encoder: one of the networks of EXPERIMENTS.md §1 with the
+/// A variational auto-encoder: one of the networks of docs/methods.md#networks with the
 /// configured up-sampler and initialisation.
 #[derive(Module, Debug)]
 pub struct Vae<B: Backend> {

@@ -58,13 +58,13 @@ pub enum Arch {
     /// irmae_mnist (dalal_mnist at 28x28); celeba -> irmae_celeba; folder -> the
     /// net whose input shape fits.
     Auto,
-    /// IRMAE Shape VAE, 32x32, grey or RGB (EXPERIMENTS.md §1.1).
+    /// IRMAE Shape VAE, 32x32, grey or RGB (docs/methods.md#irmae-shape).
     IrmaeShape,
-    /// IRMAE MNIST VAE, 1x32x32 (EXPERIMENTS.md §1.2).
+    /// IRMAE MNIST VAE, 1x32x32 (docs/methods.md#irmae-mnist).
     IrmaeMnist,
-    /// IRMAE CelebA VAE, 3x64x64 (EXPERIMENTS.md §1.3).
+    /// IRMAE CelebA VAE, 3x64x64 (docs/methods.md#irmae-celeba).
     IrmaeCeleba,
-    /// Dalal's MNIST VAE, 1x28x28, latent 2 (EXPERIMENTS.md §1.5).
+    /// Dalal's MNIST VAE, 1x28x28, latent 2 (docs/methods.md#dalal-mnist).
     DalalMnist,
 }
 
@@ -72,7 +72,7 @@ pub enum Arch {
 /// listed in `crate::model::upsampler::UPSAMPLERS`.
 pub use crate::model::upsampler::UpsamplerName;
 
-/// Which decoder layer the up-sampler replaces (EXPERIMENTS.md §1.4). The two
+/// Which decoder layer the up-sampler replaces (docs/methods.md#up-samplers). The two
 /// differ only for decoders that end in a 1x1 layer (IRMAE MNIST and CelebA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -1,4 +1,4 @@
-//! Durall's 1-D "AI" spectrum of one grey image (EXPERIMENTS.md §4.2, LOSSES.md §4).
+//! Durall's 1-D "AI" spectrum of one grey image (docs/methods.md#azimuthal-profile).
 
 use super::fft::Fft2;
 use super::radial::RadialBins;
@@ -11,7 +11,7 @@ pub const SPECTRUM_EPS: f64 = 1e-8;
 /// F = unnormalised `fft2`, `fftshift`, F ← F + 1e-8, spectrum = 20·ln|F| (natural
 /// log, as in the reference code despite the decibel-like factor 20), then the
 /// azimuthal mean over `bins`. The profile is NOT min–max normalised (Björk's RMSEs
-/// are only plausible on raw values, EXPERIMENTS.md §4.1).
+/// are only plausible on raw values, docs/methods.md#ai-rmse).
 ///
 /// A coefficient equal to exactly −1e-8 would give −∞, as in the reference.
 /// `fft` and `bins` must be built for the image size.

@@ -4,8 +4,8 @@
 //! two complex matrices, one per axis ([`AxisMatrix`], `outputs × inputs`): the
 //! full DFT, an fftshifted DFT, a one-sided DFT, non-overlapping block DFTs
 //! (Watson, FFL patches), overlapping windowed DFTs (STFT) with a taper, plain
-//! row selections, and real Toeplitz blurs (SSIM's Gaussian). LOSSES.md §1 shows
-//! why this covers them all; [`crate::spectral::tensor::SeparableDft`] evaluates it
+//! row selections, and real Toeplitz blurs (SSIM's Gaussian). docs/methods.md#matrix-dft
+//! says why this covers them all; [`crate::spectral::tensor::SeparableDft`] evaluates it
 //! with matrix products inside the autodiff graph.
 
 use std::f64::consts::TAU;
@@ -169,7 +169,7 @@ impl AxisMatrix {
 
     /// A replicate-padded shift of length `n`: `out[i] = x[clamp(i + offset, 0, n − 1)]`.
     /// Cropping an image padded by `p` at start `s` is the offset `s − p` (Watson's
-    /// random-shift wrapper, LOSSES.md §5.4).
+    /// random-shift wrapper, docs/methods.md#watson-dft).
     pub fn clamped_shift(n: usize, offset: isize) -> AxisMatrix {
         let last = n as isize - 1;
         let indices: Vec<usize> = (0..n as isize)

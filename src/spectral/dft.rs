@@ -1,4 +1,4 @@
-//! The DFT as real matrices (LOSSES.md §1) and a direct double-sum DFT.
+//! The DFT as real matrices (docs/methods.md#matrix-dft) and a direct double-sum DFT.
 //!
 //! The autodiff losses cannot call an FFT, so they express the 2-D DFT of a real
 //! H×W image X as matrix products with constant matrices:

@@ -3,13 +3,13 @@
 //! colour-to-grey weights).
 //!
 //! * [`dft`]: constant cos/sin matrices for the matrix-product DFT used inside the
-//!   autodiff graph (LOSSES.md §1), plus a direct O(N²) DFT kept as the independent
+//!   autodiff graph (docs/methods.md#matrix-dft), plus a direct O(N²) DFT kept as the independent
 //!   reference that every test in the crate compares against.
 //! * [`fft`]: fast real-input 2-D FFT ([`fft::Fft2`]) and `fftshift` for the CPU metrics.
 //! * [`color`]: RGB → grey with Durall's weights.
 //! * [`radial`]: Durall's azimuthal binning of a centred spectrum, as a per-pixel bin map
 //!   and as constant averaging matrices for the differentiable AI loss.
-//! * [`ai`]: the per-image log-magnitude radial profile (EXPERIMENTS.md §4.2).
+//! * [`ai`]: the per-image log-magnitude radial profile (docs/methods.md#azimuthal-profile).
 //! * [`axis`]: per-axis complex matrices (full, shifted, block and windowed DFTs,
 //!   selections, Toeplitz blurs) that make every transform of the losses separable.
 //! * [`tensor`]: those transforms as burn matrix products, for the losses.

@@ -1,7 +1,7 @@
 //! Durall's azimuthal integration: averaging a centred 2-D spectrum over rings.
 //!
 //! Reproduces the binning of the `azimuthalAverage` routine in Durall et al.'s code
-//! (LOSSES.md §4, EXPERIMENTS.md §4.2):
+//! (docs/methods.md#azimuthal-profile):
 //! * centre at ((W−1)/2, (H−1)/2) in (x = column, y = row) of the `fftshift`ed
 //!   spectrum — half a pixel off the shifted DC position for even sizes, kept as is
 //!   because the published profiles depend on it;

@@ -1,5 +1,5 @@
 //! Separable linear transforms of image batches inside the autodiff graph, as
-//! matrix products with constant matrices (LOSSES.md §1). No FFT op is needed,
+//! matrix products with constant matrices (docs/methods.md#matrix-dft). No FFT op is needed,
 //! any size works, and the gradient is the same matrices transposed.
 //!
 //! [`Separable`] computes the real `L · X · Rᵀ` for every image of a batch;

@@ -4,7 +4,7 @@
 
 use std::f64::consts::TAU;
 
-/// Which Hann definition a loss uses (LOSSES.md §7): they differ at the ends.
+/// Which Hann definition a loss uses (docs/methods.md#fuoli-loss): they differ at the ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HannKind {
     /// `0.5 − 0.5·cos(2πn/N)` (torch's default `hann_window`): zero at n = 0 only.

@@ -446,7 +446,8 @@ mod tests {
         (losses[0], *losses.last().unwrap())
     }
 
-    /// A model whose optimizer silently updates nothing (see FRAMEWORK.md) fails here.
+    /// A model whose optimizer silently updates nothing (see
+    /// docs/architecture.md#burn-pitfalls) fails here.
     #[test]
     fn training_lowers_the_loss_and_is_reproducible() {
         let data = shapes::generate(64, 32, 1, Some(GrayMode::Luminance), 1);
