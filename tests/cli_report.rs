@@ -37,6 +37,18 @@ fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
+/// The text of every `<text>` element of the SVG at `path`, trimmed.
+fn svg_texts(path: &Path) -> Vec<String> {
+    let svg = std::fs::read_to_string(path).unwrap();
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|part| {
+            let body = &part[part.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
 /// Decodes `path` and checks its size range and that it is not one flat colour.
 fn check_png(path: &Path) -> (u32, u32) {
     let img = image::open(path)
@@ -115,8 +127,19 @@ fn table_aggregates_seed_means_and_plots_are_drawn() {
     }
     // TINY logs loss, bce, fft and kl: four panels, three per row.
     assert_eq!(check_png(&dir.join("curves.png")), (3 * 420, 2 * 320));
-    let svg = std::fs::read_to_string(dir.join("curves.svg")).unwrap();
-    assert!(svg.contains("model.upsampler=n15 train.seed=0"));
+    // Its legend names each run by its table row, then the seed that tells the
+    // runs of a row apart.
+    let texts = svg_texts(&dir.join("curves.svg"));
+    for row in &table {
+        for seed in [0, 1] {
+            let label = format!("{} (train.seed={seed})", row["model.upsampler"]);
+            assert!(texts.contains(&label), "{label} not in {texts:?}");
+        }
+    }
+    assert!(
+        !texts.iter().any(|t| t.contains("model.upsampler=")),
+        "{texts:?}"
+    );
 
     // Every run has its own curves.
     let runs: Vec<_> = std::fs::read_dir(dir.join("runs"))
@@ -130,6 +153,78 @@ fn table_aggregates_seed_means_and_plots_are_drawn() {
         check_png(&run.join("curves.png"));
         assert!(run.join("curves.svg").is_file());
     }
+}
+
+#[test]
+fn plots_name_cells_as_the_table_does_and_dash_weightless_terms() {
+    let p = Project::new();
+    // Every swept key a row: each run is one table row. At alpha 0 the
+    // frequency term is logged but weighs nothing.
+    let text = format!(
+        "{TINY}sweep:\n  model.upsampler: [convt, n15]\n  loss.alpha: [0.0, 0.5]\n\
+         report:\n  table:\n    rows: [loss.alpha, model.upsampler]\n    \
+         labels: {{\"0.0\": Vanilla-VAE, \"0.5\": FFT, convt: ConvT, n15: N.1.5}}\n"
+    );
+    p.write("p.yaml", &text);
+    let out = p.run(&["p.yaml", "--no-progress"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let dir = p.path().join("results/tiny");
+    let rows: Vec<String> = csv_rows(&dir.join("table.csv"))
+        .iter()
+        .map(|r| format!("{} / {}", r["loss.alpha"], r["model.upsampler"]))
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.contains(&"Vanilla-VAE / N.1.5".to_string()),
+        "{rows:?}"
+    );
+    // The curves' legend and the spectrum's name the runs exactly as the table.
+    let curves = svg_texts(&dir.join("curves.svg"));
+    let spectrum = svg_texts(&dir.join("spectrum.svg"));
+    for row in &rows {
+        assert_eq!(
+            curves.iter().filter(|t| *t == row).count(),
+            1,
+            "{row}: {curves:?}"
+        );
+        assert!(spectrum.contains(row), "{row}: {spectrum:?}");
+    }
+    assert!(!curves.iter().any(|t| t.contains('=')), "{curves:?}");
+    // Only the fft panel has dashed lines (the alpha 0 runs); every panel says on
+    // its y axis what it plots.
+    for text in [
+        "fft (dashed: weight 0)",
+        "bce",
+        "loss",
+        "kl",
+        "bce term, unweighted",
+        "fft term, unweighted",
+    ] {
+        assert!(curves.iter().any(|t| t == text), "{text} not in {curves:?}");
+    }
+    assert!(
+        curves
+            .iter()
+            .any(|t| t.starts_with("objective Σ w·term + β·KL")),
+        "{curves:?}"
+    );
+    assert!(
+        curves
+            .iter()
+            .any(|t| t.starts_with("KL divergence, unweighted")),
+        "{curves:?}"
+    );
+    // A run's own curves: its legend-less panels, dashed where it does not
+    // optimise a term.
+    let vanilla = std::fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("curves.svg"))
+        .filter(|p| p.is_file())
+        .filter(|p| svg_texts(p).iter().any(|t| t == "fft (dashed: weight 0)"))
+        .count();
+    assert_eq!(vanilla, 2, "the two alpha 0 runs");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{stderr, stdout, Project, Running, TINY};
+use runner::report::grid;
 
 /// The run folders under `results/tiny/runs` of `p`.
 fn run_dirs(p: &Project) -> Vec<PathBuf> {
@@ -121,12 +122,34 @@ fn run_directory_holds_the_layout() {
         assert!(fields[6].parse::<f64>().unwrap().is_finite(), "{line}");
         assert!(fields[7].parse::<f64>().unwrap() >= 0.0, "{line}");
     }
-    // Recon grid: 8 test images over their 8 reconstructions, 32x32 with 2-pixel gaps.
-    let recon = image::open(eval.join("recon.png")).unwrap();
+    // Recon grid: 8 test images over their 8 reconstructions, 32x32 scaled up 3
+    // times, with gaps, after a column of row labels.
+    let recon = image::open(eval.join("recon.png")).unwrap().to_rgb8();
+    let scale = grid::grid_scale(32, 32);
+    assert_eq!(scale, 3);
+    let labels = runner::eval::run::recon_row_labels(2);
+    assert_eq!(labels, ["input", "reconstruction"]);
+    let layout = grid::GridLayout::new(16, 32, 32, 8, &labels).unwrap();
+    assert!(layout.label_width > 0);
     assert_eq!(
-        (recon.width(), recon.height()),
-        (8 * 32 + 9 * 2, 2 * 32 + 3 * 2)
+        recon.dimensions(),
+        (
+            (layout.label_width + 8 * 32 * scale + 9 * grid::GAP) as u32,
+            (2 * 32 * scale + 3 * grid::GAP) as u32
+        )
     );
+    // Nearest neighbour: each test image pixel is a 3x3 block.
+    let (ox, oy) = layout.origin(0);
+    for (x, y) in [(0, 0), (5, 7), (31, 31)] {
+        let at = |dx: usize, dy: usize| {
+            *recon.get_pixel((ox + x * scale + dx) as u32, (oy + y * scale + dy) as u32)
+        };
+        assert_eq!(at(0, 0), at(scale - 1, scale - 1), "pixel {x},{y}");
+    }
+    // 64 prior samples, 8 per row, scaled the same way and without labels.
+    let samples = image::open(eval.join("samples.png")).unwrap();
+    let side = (8 * 32 * scale + 9 * grid::GAP) as u32;
+    assert_eq!((samples.width(), samples.height()), (side, side));
     let log = std::fs::read_to_string(run.join("train_log.csv")).unwrap();
     assert!(
         log.starts_with("epoch,step,loss,bce,fft,kl,lr,wall_s"),

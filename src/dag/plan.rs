@@ -132,7 +132,13 @@ pub struct Plan {
 
 /// A cell's label as `key=value` pairs separated by spaces ("" for a single cell).
 pub fn label_string(cell: &Cell) -> String {
-    cell.label
+    pairs_string(&cell.label)
+}
+
+/// Swept `(key, value)` pairs as `key=value` separated by spaces, as in
+/// [`label_string`].
+pub fn pairs_string(pairs: &[(String, Value)]) -> String {
+    pairs
         .iter()
         .map(|(k, v)| format!("{k}={}", value_text(v)))
         .collect::<Vec<_>>()

@@ -25,8 +25,9 @@ use crate::weights::{load_model, MODEL_FILE};
 
 /// Version of the evaluation (reconstructions, summaries, files written).
 /// Part of the keys of the nodes that use it: bump it when a change alters
-/// results (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// results (see `crate::code_version`). 2: recon.png and samples.png scaled up,
+/// recon.png with row labels.
+pub const VERSION: u32 = 2;
 
 /// File names written into an eval directory.
 pub const METRICS_FILE: &str = "metrics.csv";
@@ -179,6 +180,16 @@ fn recon_grid_pixels(images: &ImageSet, recon: &[f32]) -> (Vec<f32>, usize, usiz
     (pixels, 2 * shown, columns)
 }
 
+/// The labels of the `rows` rows of the reconstruction grid: test images, then
+/// their reconstructions, alternately.
+pub fn recon_row_labels(rows: usize) -> Vec<&'static str> {
+    ["input", "reconstruction"]
+        .into_iter()
+        .cycle()
+        .take(rows)
+        .collect()
+}
+
 /// The text of metrics.csv, summary.csv and spectrum.csv for a test batch.
 #[derive(Debug, Clone)]
 pub struct Scores {
@@ -283,12 +294,23 @@ pub fn evaluate(
             h,
             w,
             8,
+            &[],
             &eval_dir.join(SAMPLES_FILE),
         )?;
     }
     let (grid, count, columns) = recon_grid_pixels(&images, &recon);
     if count > 0 {
-        save_grid(&grid, count, c, h, w, columns, &eval_dir.join(RECON_FILE))?;
+        let labels = recon_row_labels(count / columns);
+        save_grid(
+            &grid,
+            count,
+            c,
+            h,
+            w,
+            columns,
+            &labels,
+            &eval_dir.join(RECON_FILE),
+        )?;
     }
     for (name, text) in [
         (METRICS_FILE, &metrics_csv),
@@ -338,6 +360,15 @@ mod tests {
             width: 1,
             pixels: (0..n).map(|i| offset + i as f32).collect(),
         }
+    }
+
+    #[test]
+    fn recon_rows_are_labelled_input_then_reconstruction() {
+        assert_eq!(
+            recon_row_labels(4),
+            ["input", "reconstruction", "input", "reconstruction"]
+        );
+        assert_eq!(recon_row_labels(2).len(), 2);
     }
 
     #[test]

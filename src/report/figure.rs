@@ -86,30 +86,47 @@ pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// The chart both figures draw on: f64 on both axes.
+/// The chart of the spectrum figure: f64 on both axes.
 pub type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// Draws `points` as a 2-pixel line in `color` and registers it in the legend
-/// under `label`.
-pub fn draw_labelled_line<'a, DB: DrawingBackend + 'a>(
-    chart: &mut Chart<'a, DB>,
+/// Draws `points` as a 2-pixel line in `color` (dashed when `dashed`) and
+/// registers it in the legend under `label`. Any f64 × f64 chart (linear or
+/// logarithmic axes).
+pub fn draw_labelled_line<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
     points: Vec<(f64, f64)>,
     color: RGBColor,
     label: &str,
-) -> Result<()> {
-    chart
-        .draw_series(LineSeries::new(points, color.stroke_width(2)))
-        .map_err(plot_error)?
-        .label(label)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    dashed: bool,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    let style = color.stroke_width(2);
+    let anno = if dashed {
+        chart
+            .draw_series(DashedLineSeries::new(points, 6, 4, style))
+            .map_err(plot_error)?
+    } else {
+        chart
+            .draw_series(LineSeries::new(points, style))
+            .map_err(plot_error)?
+    };
+    anno.label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     Ok(())
 }
 
 /// Draws the legend of the registered lines in the upper right, on a light box.
-pub fn draw_series_legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut Chart<'a, DB>,
+pub fn draw_series_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
     font_size: u32,
-) -> Result<()> {
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
     chart
         .configure_series_labels()
         .label_font((fonts::FAMILY, font_size))

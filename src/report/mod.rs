@@ -14,5 +14,6 @@ pub use node::write_report;
 
 /// Version of the report (tables and plots).
 /// Part of the report node's key: bump it when a change alters what it writes
-/// (see `crate::code_version`).
-pub const VERSION: u32 = 1;
+/// (see `crate::code_version`). 2: curves with y-axis labels, log axes, dashed
+/// weight-0 terms and the table's labels in the legend.
+pub const VERSION: u32 = 2;

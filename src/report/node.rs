@@ -10,13 +10,15 @@ use std::collections::HashMap;
 use anyhow::Context;
 
 use super::figure::{save_figure, FIGURE_EXTENSIONS};
-use super::plot_curves::{curve_panels, CurvesFigure, TrainLog};
+use super::plot_curves::{curve_panels, unweighted_columns, CurvesFigure, RunCurves, TrainLog};
 use super::plot_spectrum::{spectrum_series, CellSpectrum, SpectrumFigure};
 use super::summary::{read_cell_results, write_summary, MetricRows};
-use super::table::{build_rows, row_label, write_table, CellMetrics, TABLE_CSV, TABLE_MD};
+use super::table::{
+    build_rows, cell_label, run_label, write_table, CellMetrics, TABLE_CSV, TABLE_MD,
+};
 use crate::dag::lock::NodeLock;
+use crate::dag::plan::Plan;
 use crate::dag::plan::CELLS_FILE;
-use crate::dag::plan::{label_string, Plan};
 use crate::dag::store::{clear_done, is_done, write_done, Store, PIPELINE_SUMMARY_FILE};
 use crate::eval::run::SPECTRUM_FILE;
 use crate::eval::spectrum::SpectrumTable;
@@ -197,10 +199,7 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
         match SpectrumTable::read(&path) {
             Ok(table) => spectra.push(CellSpectrum {
                 // With a declared table, one curve per table row (seeds averaged).
-                label: match &plan.pipeline.report.table {
-                    Some(t) => row_label(t, &cell.label),
-                    None => label_string(cell),
-                },
+                label: cell_label(plan.pipeline.report.table.as_ref(), &cell.label),
                 dataset: plan.nodes[nodes.dataset].key.short(),
                 table,
             }),
@@ -218,7 +217,7 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
     }
 
     // Curves: each finished run on its own, then all of them together.
-    let mut runs: Vec<(String, TrainLog)> = Vec::new();
+    let mut runs: Vec<RunCurves> = Vec::new();
     let mut seen = Vec::new();
     for nodes in &plan.cell_nodes {
         let train = nodes.train;
@@ -234,11 +233,14 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
                 continue;
             }
         };
-        let label = match plan.node_label(train) {
-            l if l.is_empty() => "run".to_string(),
-            l => l,
-        };
-        let run = [(label, log)];
+        let run = [RunCurves {
+            label: curves_label(plan, train),
+            log,
+            // The cells of one training share its loss.
+            unweighted: unweighted_columns(
+                &plan.pipeline.cells[plan.nodes[train].cells[0]].config.loss,
+            ),
+        }];
         let figure = CurvesFigure {
             panels: curve_panels(&run),
         };
@@ -260,4 +262,23 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
         }
     }
     warnings
+}
+
+/// The legend text of training node `train`'s curves: each of its cells named as
+/// the table and the spectrum name them ([`run_label`]; one name when its cells
+/// share it), "run" for a pipeline without a sweep.
+pub fn curves_label(plan: &Plan, train: usize) -> String {
+    let table = plan.pipeline.report.table.as_ref();
+    let mut names: Vec<String> = Vec::new();
+    for &c in &plan.nodes[train].cells {
+        let name = run_label(table, &plan.pipeline.cells[c].label);
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        "run".to_string()
+    } else {
+        names.join(" | ")
+    }
 }

@@ -7,7 +7,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::figure::{
-    draw_labelled_line, draw_series_legend, padded, plot_error, series_color, Figure, GRID_LIGHT,
+    draw_labelled_line, draw_series_legend, padded, plot_error, series_color, Chart, Figure,
+    GRID_LIGHT,
 };
 use super::fonts::FAMILY;
 use crate::eval::spectrum::SpectrumTable;
@@ -137,7 +138,7 @@ impl Figure for SpectrumFigure {
             band(1.0).fold(f64::NEG_INFINITY, f64::max),
         );
         let (x0, x1) = if x0 < x1 { (x0, x1) } else { padded(x0, x1) };
-        let mut chart = ChartBuilder::on(root)
+        let mut chart: Chart<DB> = ChartBuilder::on(root)
             .caption(&self.title, (FAMILY, 22))
             .margin(15)
             .x_label_area_size(45)
@@ -174,7 +175,7 @@ impl Figure for SpectrumFigure {
                 )))
                 .map_err(plot_error)?;
             let line: Vec<(f64, f64)> = s.x.iter().copied().zip(s.mean.iter().copied()).collect();
-            draw_labelled_line(&mut chart, line, color, &s.label)?;
+            draw_labelled_line(&mut chart, line, color, &s.label, false)?;
         }
         draw_series_legend(&mut chart, 14)
     }

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::markdown::markdown_table;
 use super::summary::csv_field;
 use crate::atomic::write_atomic;
+use crate::dag::plan::pairs_string;
 use crate::eval::metrics::mean_std;
 use crate::pipeline::display::value_text;
 use crate::pipeline::schema::TableConfig;
@@ -83,14 +84,45 @@ fn display_value(table: &TableConfig, value: &str) -> String {
         .unwrap_or_else(|| value.to_string())
 }
 
-/// The row a cell belongs to, as shown in the table ("FFT / N.1.5"): plots use it to
-/// draw one curve per table row.
-pub fn row_label(table: &TableConfig, label: &[(String, Value)]) -> String {
+/// The row a cell belongs to, as shown in the table ("FFT / N.1.5").
+fn row_label(table: &TableConfig, label: &[(String, Value)]) -> String {
     row_values(table, label)
         .iter()
         .map(|v| display_value(table, v))
         .collect::<Vec<_>>()
         .join(" / ")
+}
+
+/// How every plot names a cell (its swept `label`), so that legends and the table
+/// agree: with a declared table, the row the cell belongs to as the table shows
+/// it, after `labels` ("FFT / N.1.5"; the cells of one row share it); without
+/// one, its swept values (`model.upsampler=n15 loss.alpha=0.5`, "" for a single
+/// cell). The spectrum draws one curve per such label.
+pub fn cell_label(table: Option<&TableConfig>, label: &[(String, Value)]) -> String {
+    match table {
+        Some(table) => row_label(table, label),
+        None => pairs_string(label),
+    }
+}
+
+/// How plots name one cell's run where each run is drawn on its own (training
+/// curves): [`cell_label`], then, with a table, the swept keys outside its rows
+/// that tell the runs of one row apart ("FFT / N.1.5 (train.seed=1)").
+pub fn run_label(table: Option<&TableConfig>, label: &[(String, Value)]) -> String {
+    let shown = cell_label(table, label);
+    let Some(table) = table else {
+        return shown;
+    };
+    let rest: Vec<(String, Value)> = label
+        .iter()
+        .filter(|(k, _)| !table.rows.contains(k))
+        .cloned()
+        .collect();
+    match (shown.is_empty(), rest.is_empty()) {
+        (_, true) => shown,
+        (true, false) => pairs_string(&rest),
+        (false, false) => format!("{shown} ({})", pairs_string(&rest)),
+    }
 }
 
 /// Groups `cells` (each: its swept `label` and its metrics, `None` when it has no
@@ -311,6 +343,49 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn plots_name_cells_by_their_table_row() {
+        let labels = grid();
+        let t = table(&["loss.terms"], &[("bce", "Vanilla-VAE")]);
+        // The row as the table shows it, whatever the seed.
+        assert_eq!(cell_label(Some(&t), &labels[0]), "Vanilla-VAE");
+        assert_eq!(cell_label(Some(&t), &labels[1]), "Vanilla-VAE");
+        assert_eq!(cell_label(Some(&t), &labels[3]), "bce+fft");
+        let rows = build_rows(
+            &t,
+            &[],
+            &labels
+                .iter()
+                .map(|l| (l.as_slice(), None))
+                .collect::<Vec<_>>(),
+        );
+        for label in &labels {
+            let shown = cell_label(Some(&t), label);
+            assert!(
+                rows.iter().any(|r| r.values.join(" / ") == shown),
+                "{shown}"
+            );
+        }
+        // A run adds the keys outside the rows that tell the seeds apart.
+        assert_eq!(
+            run_label(Some(&t), &labels[1]),
+            "Vanilla-VAE (train.seed=1)"
+        );
+        // Every swept key a row: the row alone.
+        let both = table(&["loss.terms", "train.seed"], &[("bce", "V")]);
+        assert_eq!(run_label(Some(&both), &labels[1]), "V / 1");
+        // No table: the swept values.
+        assert_eq!(
+            cell_label(None, &labels[2]),
+            "loss.terms=bce+fft train.seed=0"
+        );
+        assert_eq!(
+            run_label(None, &labels[2]),
+            "loss.terms=bce+fft train.seed=0"
+        );
+        assert_eq!(run_label(None, &[]), "");
     }
 
     #[test]
