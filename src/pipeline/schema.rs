@@ -434,6 +434,36 @@ pub struct TableConfig {
     /// (e.g. `bce+fft`).
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// What each row's ± runs over (written only when not `auto`, so tables
+    /// declared before the option keep their report key).
+    #[serde(default, skip_serializing_if = "StdOver::is_auto")]
+    pub std_over: StdOver,
+}
+
+/// `report.table.std_over`: what the ± of a table row runs over. The papers
+/// give the spread over the images of one test batch and do not say more
+/// (docs/methods.md#paper-tables).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum StdOver {
+    /// `cells` for a row with several finished cells, `images` for a row with one.
+    #[default]
+    Auto,
+    /// The test images of every finished cell of the row, pooled (the papers'
+    /// reading): mean of the cells' means, population std over all their images.
+    Images,
+    /// The finished cells of the row (usually the seeds): mean and population std
+    /// of the cells' means; std 0 for a row with one cell.
+    Cells,
+}
+
+impl StdOver {
+    /// Whether this is the default, `auto`.
+    pub fn is_auto(&self) -> bool {
+        *self == StdOver::Auto
+    }
 }
 
 /// The model after resolution (`auto` replaced by a concrete arch).

@@ -1,11 +1,13 @@
 //! The paper-shaped table (`report.table`): one row per distinct combination of
 //! the row keys, each metric as mean ± std.
 //!
-//! A row with several finished cells shows the mean and population std (ddof 0)
+//! `report.table.std_over` says what a row's ± runs over. By default (`auto`) a
+//! row with several finished cells shows the mean and population std (ddof 0)
 //! over those cells of each cell's metric mean, i.e. the spread over the other
-//! swept keys (typically `train.seed`). A row with one finished cell shows that
-//! cell's own mean ± std over its test images, as Björk's tables do; table.md
-//! says which in a footnote.
+//! swept keys (typically `train.seed`), and a row with one finished cell shows
+//! that cell's own mean ± std over its test images, as Björk's tables do.
+//! `images` pools the test images of all the row's cells; `cells` always takes
+//! the spread of the cells' means. table.md says which in a footnote.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,9 +20,9 @@ use super::markdown::markdown_table;
 use super::summary::csv_field;
 use crate::atomic::write_atomic;
 use crate::dag::plan::pairs_string;
-use crate::eval::metrics::mean_std;
+use crate::eval::metrics::{mean_std, pooled_mean_std};
 use crate::pipeline::display::value_text;
-use crate::pipeline::schema::TableConfig;
+use crate::pipeline::schema::{StdOver, TableConfig};
 
 /// File names written into `results/<pipeline>/`.
 pub const TABLE_CSV: &str = "table.csv";
@@ -37,9 +39,10 @@ pub type TableCell<'a> = (&'a [(String, Value)], Option<&'a CellMetrics>);
 /// What a row's std runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spread {
-    /// Several finished cells: std over the cells' means.
+    /// Std over the finished cells' means.
     Cells,
-    /// One finished cell: that cell's std over its test images.
+    /// Std over the test images of the row's finished cells (of its one cell,
+    /// or of several pooled).
     Images,
     /// No finished cell: no values.
     Empty,
@@ -145,21 +148,23 @@ pub fn build_rows(table: &TableConfig, metrics: &[String], cells: &[TableCell]) 
         .zip(members)
         .map(|(key, group)| {
             let done: Vec<&CellMetrics> = group.iter().flatten().copied().collect();
-            let spread = match done.len() {
-                0 => Spread::Empty,
-                1 => Spread::Images,
-                _ => Spread::Cells,
+            let spread = match (done.len(), table.std_over) {
+                (0, _) => Spread::Empty,
+                (_, StdOver::Images) | (1, StdOver::Auto) => Spread::Images,
+                (_, StdOver::Cells) | (_, StdOver::Auto) => Spread::Cells,
             };
             let metrics = metrics
                 .iter()
                 .map(|m| {
                     let found: Vec<(f64, f64)> =
                         done.iter().filter_map(|c| c.get(m).copied()).collect();
-                    match found.as_slice() {
-                        [] => None,
-                        [one] => Some(*one),
-                        many => Some(mean_std(many.iter().map(|(mean, _)| *mean))),
+                    if found.is_empty() {
+                        return None;
                     }
+                    Some(match spread {
+                        Spread::Images => pooled_over_images(&found),
+                        _ => mean_std(found.iter().map(|(mean, _)| *mean)),
+                    })
                 })
                 .collect();
             TableRow {
@@ -171,6 +176,18 @@ pub fn build_rows(table: &TableConfig, metrics: &[String], cells: &[TableCell]) 
             }
         })
         .collect()
+}
+
+/// Mean and population std over the union of the cells' test images, from each
+/// cell's (mean, std) over its own images. Cells weigh equally: exact when they
+/// evaluate the same number of images, as the cells of a row do unless
+/// `eval.images` is swept. One cell gives its own (mean, std).
+fn pooled_over_images(cells: &[(f64, f64)]) -> (f64, f64) {
+    let groups: Vec<(usize, f64, f64)> = cells
+        .iter()
+        .map(|&(mean, std)| (1, mean, std * std))
+        .collect();
+    pooled_mean_std(&groups)
 }
 
 /// A number as Björk's tables print it: 4 decimals, or 4 significant decimals in
@@ -259,16 +276,30 @@ pub fn table_md(
     } else {
         format!(" (they differ in {})", other_keys.join(", "))
     };
+    let chosen = match table.std_over {
+        StdOver::Auto => "",
+        StdOver::Images => " (`std_over: images`)",
+        StdOver::Cells => " (`std_over: cells`)",
+    };
     if rows.iter().any(|r| r.spread == Spread::Cells) {
         let _ = writeln!(
             md,
             "Mean ± std (population, ddof 0) over the cells of each row{over} of each \
-             cell's mean over its test images."
+             cell's mean over its test images{chosen}."
         );
     }
-    if rows.iter().any(|r| r.spread == Spread::Images) {
+    if rows.iter().any(|r| r.spread == Spread::Images && r.done > 1) {
+        let _ = writeln!(
+            md,
+            "Mean ± std (population, ddof 0) over the test images of all the cells of \
+             each row{over}, pooled{chosen}."
+        );
+    }
+    if rows.iter().any(|r| r.spread == Spread::Images && r.done == 1) {
         let which = if mixed {
             "¹ Rows with"
+        } else if rows.iter().any(|r| r.done > 1) {
+            "Rows with"
         } else {
             "Each row has"
         };
@@ -320,7 +351,62 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect::<BTreeMap<_, _>>(),
+            std_over: StdOver::Auto,
         }
+    }
+
+    /// (mean, population std) of `values`, computed directly in two passes.
+    fn direct(values: &[f64]) -> (f64, f64) {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        (mean, var.sqrt())
+    }
+
+    #[test]
+    fn std_over_images_pools_the_cells_test_images() {
+        // Two seeds of one row, three test images each.
+        let (seed0, seed1) = ([1.0, 2.0, 4.0], [4.0, 5.0, 9.0]);
+        let (m0, s0) = direct(&seed0);
+        let (m1, s1) = direct(&seed1);
+        let a = metrics(&[("psnr", m0, s0)]);
+        let b = metrics(&[("psnr", m1, s1)]);
+        let labels = grid();
+        let cells = vec![
+            (labels[0].as_slice(), Some(&a)),
+            (labels[1].as_slice(), Some(&b)),
+        ];
+        let names = ["psnr".to_string()];
+        let mut t = table(&["loss.terms"], &[]);
+
+        t.std_over = StdOver::Images;
+        let rows = build_rows(&t, &names, &cells);
+        let (mean, std) = rows[0].metrics[0].unwrap();
+        let all: Vec<f64> = seed0.iter().chain(&seed1).copied().collect();
+        let (want_mean, want_std) = direct(&all);
+        assert!((mean - want_mean).abs() < 1e-12, "{mean} vs {want_mean}");
+        assert!((std - want_std).abs() < 1e-12, "{std} vs {want_std}");
+        assert_eq!(rows[0].spread, Spread::Images);
+        assert!(table_csv(&t, &names, &rows).contains(",images,"));
+        let md = table_md("p", &t, &names, &rows, &["train.seed".to_string()]);
+        assert!(
+            md.contains("over the test images of all the cells of each row (they differ in train.seed), pooled (`std_over: images`)."),
+            "{md}"
+        );
+
+        // The default takes the spread between the seeds' means.
+        t.std_over = StdOver::Auto;
+        let rows = build_rows(&t, &names, &cells);
+        assert_eq!(rows[0].spread, Spread::Cells);
+        assert_eq!(rows[0].metrics[0], Some(mean_std([m0, m1])));
+
+        // `cells` with one finished cell: the spread of one mean is 0.
+        t.std_over = StdOver::Cells;
+        let rows = build_rows(&t, &names, &cells[..1]);
+        assert_eq!(rows[0].spread, Spread::Cells);
+        assert_eq!(rows[0].metrics[0], Some((m0, 0.0)));
+        let md = table_md("p", &t, &names, &rows, &[]);
+        assert!(md.contains("(`std_over: cells`)."), "{md}");
     }
 
     fn metrics(values: &[(&str, f64, f64)]) -> CellMetrics {
