@@ -19,7 +19,7 @@ mod common;
 use common::median_secs;
 use runner::data::{mnist, ImageSet, Split};
 use runner::eval::run::score;
-use runner::pipeline::schema::Metric;
+use runner::pipeline::schema::{AiScale, Metric};
 
 /// 3×3 box blur with edge replication, per channel.
 fn box_blur(set: &ImageSet) -> Vec<f32> {
@@ -74,18 +74,18 @@ fn main() {
     // Every metric runner has.
     let all = runner::eval::metric::ALL.to_vec();
     // Warm up the thread pool and the allocator before timing.
-    score(&all, &images, &recon, &samples);
-    let (all_secs, scores) = median_secs(5, || score(&all, &images, &recon, &samples));
+    score(&all, &images, &recon, &samples, AiScale::Ln);
+    let (all_secs, scores) = median_secs(5, || score(&all, &images, &recon, &samples, AiScale::Ln));
     let rmse_ai = Metric::named("rmse_ai").expect("runner has rmse_ai");
-    let (ai_secs, ai_scores) = median_secs(5, || score(&[rmse_ai], &images, &recon, &[]));
+    let (ai_secs, ai_scores) = median_secs(5, || score(&[rmse_ai], &images, &recon, &[], AiScale::Ln));
     println!("runner, all metrics + spectrum.csv          {all_secs:>8.3} s");
     println!("runner, AI RMSE + spectrum.csv only         {ai_secs:>8.3} s");
     // Where the time goes: each metric alone, minus the spectrum file (computed
     // whatever the metrics are).
-    let (base_secs, _) = median_secs(5, || score(&[], &images, &recon, &samples));
+    let (base_secs, _) = median_secs(5, || score(&[], &images, &recon, &samples, AiScale::Ln));
     println!("  of which spectrum.csv (3 profile sets)   {base_secs:>8.3} s");
     for &metric in &all {
-        let (secs, _) = median_secs(3, || score(&[metric], &images, &recon, &samples));
+        let (secs, _) = median_secs(3, || score(&[metric], &images, &recon, &samples, AiScale::Ln));
         println!(
             "  of which {:<31} {:>8.3} s",
             metric.column(),

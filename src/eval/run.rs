@@ -19,7 +19,7 @@ use crate::backend::{batch_tensor, dispatch, normal_noise, BackendJob};
 use crate::data::ImageSet;
 use crate::device::Device;
 use crate::model::Vae;
-use crate::pipeline::schema::{Metric, Reconstruct, ResolvedPipeline};
+use crate::pipeline::schema::{AiScale, Metric, Reconstruct, ResolvedPipeline};
 use crate::report::grid::save_grid;
 use crate::weights::{load_model, MODEL_FILE};
 
@@ -205,10 +205,17 @@ pub struct Scores {
 
 /// Scores `recon` (reconstructions of `images`, same layout) with `metrics`, and the
 /// radial spectra of the images, the reconstructions and the prior `samples` (any
-/// number of images of the same shape, possibly none). Pure: the eval node and the
-/// metrics benchmark both call it.
-pub fn score(metrics: &[Metric], images: &ImageSet, recon: &[f32], samples: &[f32]) -> Scores {
-    let batch = Batch::new(images, recon);
+/// number of images of the same shape, possibly none), with the profiles on
+/// `ai_scale`. Pure: the eval node and the metrics benchmark both call it.
+pub fn score(
+    metrics: &[Metric],
+    images: &ImageSet,
+    recon: &[f32],
+    samples: &[f32],
+    ai_scale: AiScale,
+) -> Scores {
+    let mut batch = Batch::new(images, recon);
+    batch.rescale_profiles(ai_scale.from_ln());
     let len = images.image_len();
 
     let columns: Vec<Vec<f64>> = metrics
@@ -247,7 +254,11 @@ pub fn score(metrics: &[Metric], images: &ImageSet, recon: &[f32], samples: &[f3
     let (fft, bins, c) = (&batch.fft, &batch.bins, images.channels);
     let sample_profiles: Vec<Vec<f64>> = (0..samples.len() / len.max(1))
         .into_par_iter()
-        .map(|i| ai_profile(fft, bins, &samples[i * len..(i + 1) * len], c))
+        .map(|i| {
+            let mut profile = ai_profile(fft, bins, &samples[i * len..(i + 1) * len], c);
+            profile.iter_mut().for_each(|v| *v *= ai_scale.from_ln());
+            profile
+        })
         .collect();
     let spectrum = SpectrumTable::new(
         bins.radii(),
@@ -283,7 +294,13 @@ pub fn evaluate(
         summary_csv,
         summary,
         spectrum_csv,
-    } = score(&cfg.eval.metrics, &images, &recon, &samples);
+    } = score(
+        &cfg.eval.metrics,
+        &images,
+        &recon,
+        &samples,
+        cfg.eval.ai_scale,
+    );
     let (c, h, w) = (images.channels, images.height, images.width);
 
     if cfg.eval.samples > 0 {
@@ -391,5 +408,59 @@ mod tests {
         let (pixels, count, columns) = recon_grid_pixels(&images, &set(3, 100.0).pixels);
         assert_eq!((count, columns), (6, 3));
         assert_eq!(pixels, [0.0, 1.0, 2.0, 100.0, 101.0, 102.0]);
+    }
+
+    /// `eval.ai_scale: db` gives 20·log10|F| = 20·ln|F| / ln 10 in rmse_ai and in
+    /// every spectrum.csv column, and leaves the other metrics alone.
+    #[test]
+    fn db_scale_is_the_ln_profile_over_ln_10() {
+        let image = |seed: u32| -> Vec<f32> {
+            (0..256u32)
+                .map(|i| ((i * 37 + seed * 11) % 17) as f32 / 16.0)
+                .collect()
+        };
+        let images = ImageSet {
+            channels: 1,
+            height: 16,
+            width: 16,
+            pixels: (0..4).flat_map(image).collect(),
+        };
+        let recon: Vec<f32> = (4..8).flat_map(image).collect();
+        let samples: Vec<f32> = (8..10).flat_map(image).collect();
+        let metrics = [
+            Metric::named("rmse_ai").unwrap(),
+            Metric::named("rmse_spatial").unwrap(),
+        ];
+        let ln = score(&metrics, &images, &recon, &samples, AiScale::Ln);
+        let db = score(&metrics, &images, &recon, &samples, AiScale::Db);
+        let numbers = |csv: &str| -> Vec<f64> {
+            csv.lines()
+                .skip(1)
+                .flat_map(|l| l.split(',').skip(1).map(str::to_string).collect::<Vec<_>>())
+                .filter(|v| !v.is_empty())
+                .map(|v| v.parse().unwrap())
+                .collect()
+        };
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-8 * b.abs().max(1e-12);
+        // spectrum.csv: bin, frequency, then profile statistics.
+        let spectrum = |s: &Scores| -> Vec<f64> {
+            s.spectrum_csv
+                .lines()
+                .skip(1)
+                .flat_map(|l| l.split(',').skip(2).map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>())
+                .collect()
+        };
+        let (s_ln, s_db) = (spectrum(&ln), spectrum(&db));
+        assert!(!s_ln.is_empty());
+        for (a, b) in s_db.iter().zip(&s_ln) {
+            assert!(close(a * std::f64::consts::LN_10, *b), "{a} dB vs {b}");
+        }
+        // metrics.csv rows: rmse_ai scaled, rmse_spatial unchanged.
+        let (m_ln, m_db) = (numbers(&ln.metrics_csv), numbers(&db.metrics_csv));
+        for (i, (a, b)) in m_db.iter().zip(&m_ln).enumerate() {
+            let want = if i % 2 == 0 { b / std::f64::consts::LN_10 } else { *b };
+            assert!(close(*a, want), "column {} row {}: {a} vs {want}", i % 2, i / 2);
+        }
+        assert_eq!(AiScale::Db.quantity(), "20·log10|F| (dB)");
     }
 }

@@ -43,6 +43,18 @@ pub struct SpectrumTable {
 }
 
 impl SpectrumTable {
+    /// The table with every profile statistic multiplied by `factor` (> 0): the
+    /// report puts cells with another `eval.ai_scale` on the figure's scale.
+    pub fn rescaled(mut self, factor: f64) -> SpectrumTable {
+        let stats = [&mut self.real, &mut self.recon]
+            .into_iter()
+            .chain(self.samples.as_mut());
+        for s in stats {
+            s.mean.iter_mut().chain(&mut s.std).for_each(|v| *v *= factor);
+        }
+        self
+    }
+
     /// The table of bins with radii `radii` for images `width` pixels wide.
     pub fn new(
         radii: &[usize],

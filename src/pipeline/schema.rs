@@ -397,6 +397,48 @@ pub struct EvalConfig {
     pub seed: u64,
     /// Prior samples decoded for the samples grid (0: none).
     pub samples: u32,
+    /// Log scale of the azimuthal profiles behind `rmse_ai` and spectrum.csv
+    /// (written only when not `ln`, so earlier evals keep their keys).
+    #[serde(skip_serializing_if = "AiScale::is_ln")]
+    pub ai_scale: AiScale,
+}
+
+/// `eval.ai_scale`: the logarithm of the azimuthal profile (20·log|F|) that
+/// `rmse_ai`, spectrum.csv and the spectrum plot use. Björk writes neither the
+/// base nor the unit (docs/methods.md#azimuthal-profile).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AiScale {
+    /// 20·ln|F|, as Durall's code (`20*np.log`).
+    #[default]
+    Ln,
+    /// 20·log10|F|, decibels: the `ln` values divided by ln 10.
+    Db,
+}
+
+impl AiScale {
+    /// Whether this is the default, `ln`.
+    pub fn is_ln(&self) -> bool {
+        *self == AiScale::Ln
+    }
+
+    /// What a 20·ln|F| value is multiplied by to be on this scale.
+    pub fn from_ln(self) -> f64 {
+        match self {
+            AiScale::Ln => 1.0,
+            AiScale::Db => 1.0 / std::f64::consts::LN_10,
+        }
+    }
+
+    /// The quantity on this scale, for axis labels.
+    pub fn quantity(self) -> &'static str {
+        match self {
+            AiScale::Ln => "20·ln|F|",
+            AiScale::Db => "20·log10|F| (dB)",
+        }
+    }
 }
 
 impl Default for EvalConfig {
@@ -407,6 +449,7 @@ impl Default for EvalConfig {
             reconstruct: Reconstruct::Mean,
             seed: 0,
             samples: 64,
+            ai_scale: AiScale::Ln,
         }
     }
 }

@@ -188,20 +188,24 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
         result
     };
 
-    // Spectrum: every cell whose eval finished.
+    // Spectrum: every cell whose eval finished, on the first one's
+    // `eval.ai_scale` (a pipeline that sweeps it gets one consistent axis).
     let mut spectra = Vec::new();
+    let mut scale = None;
     for (ci, cell) in plan.pipeline.cells.iter().enumerate() {
         let nodes = plan.cell_nodes[ci];
         if outcomes[nodes.eval] != Some(true) {
             continue;
         }
         let path = plan.nodes[nodes.eval].dir.join(SPECTRUM_FILE);
+        let cell_scale = cell.config.eval.ai_scale;
+        let figure_scale = *scale.get_or_insert(cell_scale);
         match SpectrumTable::read(&path) {
             Ok(table) => spectra.push(CellSpectrum {
+                table: table.rescaled(figure_scale.from_ln() / cell_scale.from_ln()),
                 // With a declared table, one curve per table row (seeds averaged).
                 label: cell_label(plan.pipeline.report.table.as_ref(), &cell.label),
                 dataset: plan.nodes[nodes.dataset].key.short(),
-                table,
             }),
             Err(e) => warn("spectrum plot".into(), e),
         }
@@ -210,6 +214,7 @@ fn write_plots(plan: &Plan, store: &Store, outcomes: &[Option<bool>]) -> Vec<Str
         let figure = SpectrumFigure {
             title: format!("{}: average azimuthal spectrum", plan.pipeline.name),
             series: spectrum_series(&spectra),
+            quantity: scale.unwrap_or_default().quantity(),
         };
         if let Err(e) = save(&|stem| save_figure(&figure, stem), &dir.join(SPECTRUM_PLOT)) {
             warn(format!("plot {}", dir.join(SPECTRUM_PLOT).display()), e);

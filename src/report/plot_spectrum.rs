@@ -111,6 +111,8 @@ pub struct SpectrumFigure {
     pub title: String,
     /// The curves, drawn in order (the first in black).
     pub series: Vec<SpectrumSeries>,
+    /// What the y axis shows (`AiScale::quantity`, e.g. "20·ln|F|").
+    pub quantity: &'static str,
 }
 
 impl Figure for SpectrumFigure {
@@ -150,7 +152,7 @@ impl Figure for SpectrumFigure {
             .light_line_style(GRID_LIGHT)
             .x_label_formatter(&|x| format!("{x:.0}"))
             .x_desc("spatial frequency (radial bin)")
-            .y_desc("20·ln|F| (azimuthal mean)")
+            .y_desc(format!("{} (azimuthal mean)", self.quantity))
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
             .draw()
@@ -270,6 +272,7 @@ mod tests {
         let figure = SpectrumFigure {
             title: "p: average azimuthal spectrum".into(),
             series: spectrum_series(&cells),
+            quantity: "20·ln|F|",
         };
         crate::report::figure::save_figure(&figure, &dir.path().join("spectrum")).unwrap();
         let png = image::open(dir.path().join("spectrum.png"))

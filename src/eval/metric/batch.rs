@@ -53,6 +53,16 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// Multiplies every AI profile by `factor`: profiles are computed as
+    /// 20·ln|F|, and `eval.ai_scale: db` asks for 20·log10|F| = 20·ln|F| / ln 10.
+    pub fn rescale_profiles(&mut self, factor: f64) {
+        if factor != 1.0 {
+            for profile in self.real_profiles.iter_mut().chain(&mut self.recon_profiles) {
+                profile.iter_mut().for_each(|v| *v *= factor);
+            }
+        }
+    }
+
     /// Number of test images.
     pub fn len(&self) -> usize {
         self.images.len()
