@@ -3,7 +3,7 @@
 
 use super::check::{non_negative, positive};
 use super::schema::{
-    Arch, ConfigIssue, DatasetSpec, EvalConfig, InitScheme, LossConfig, LrSchedule, Metric,
+    Arch, ConfigIssue, ConvtAlignment, DatasetSpec, EvalConfig, InitScheme, LossConfig, LrSchedule, Metric,
     ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, TableConfig, TrainConfig,
 };
 use crate::loss::term::ImageShape;
@@ -120,12 +120,27 @@ fn resolve_model(
         (InitScheme::Auto, _) => InitScheme::Pytorch,
         (init, _) => init,
     };
+    if m.convt_alignment != ConvtAlignment::Pytorch {
+        let (_, decoder) = crate::model::layout::layouts(arch, channels as usize);
+        if !decoder.stride2.is_k3_same() {
+            return Err(ConfigIssue::new(
+                "model.convt_alignment",
+                format!(
+                    "model.convt_alignment applies to stride-2 3x3 'same' transposed convs \
+                     (dalal_mnist); {arch_name}'s are {}x{} with padding {}, which PyTorch and \
+                     Keras align alike, so leave model.convt_alignment at `pytorch`",
+                    decoder.stride2.kernel, decoder.stride2.kernel, decoder.stride2.padding
+                ),
+            ));
+        }
+    }
     Ok(ModelSpec {
         arch,
         latent,
         upsampler: m.upsampler,
         replace: m.replace,
         init,
+        convt_alignment: m.convt_alignment,
         channels,
         size,
     })
