@@ -723,6 +723,29 @@ mod tests {
     }
 
     #[test]
+    fn convt_alignment_keras_is_for_dalals_net_only() {
+        let dalal = resolve(
+            "dataset: {name: mnist, size: 28}\nmodel: {convt_alignment: keras}\nloss: {input: logits}",
+        )
+        .unwrap();
+        assert_eq!(dalal.model.arch, Arch::DalalMnist);
+        assert_eq!(dalal.model.convt_alignment, ConvtAlignment::Keras);
+        assert_eq!(dalal.loss.input, crate::pipeline::schema::LossInput::Logits);
+        for yaml in [
+            "dataset: {name: shapes}\nmodel: {convt_alignment: keras}",
+            "dataset: {name: mnist}\nmodel: {convt_alignment: keras}",
+            "dataset: {name: celeba}\nmodel: {convt_alignment: keras, latent: 8}",
+        ] {
+            fails(yaml, "model.convt_alignment", "dalal_mnist");
+        }
+        let pytorch = resolve("dataset: {name: shapes}\nmodel: {convt_alignment: pytorch}");
+        assert_eq!(
+            pytorch.unwrap().model.convt_alignment,
+            ConvtAlignment::Pytorch
+        );
+    }
+
+    #[test]
     fn value_ranges() {
         let base = "dataset: {name: shapes}\n";
         let cases = [
