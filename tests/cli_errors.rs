@@ -221,7 +221,10 @@ fn dalal_net_with_logits_input_and_keras_alignment_runs_end_to_end() {
     assert!(row[psnr].parse::<f64>().unwrap().is_finite(), "{summary}");
     let config = p.run(&["config", "p.yaml"]);
     let shown = common::stdout(&config);
-    assert!(shown.contains("logits") && shown.contains("keras"), "{shown}");
+    assert!(
+        shown.contains("logits") && shown.contains("keras"),
+        "{shown}"
+    );
 }
 
 /// `model.convt_alignment: keras` on a net without 3x3 stride-2 transposed convs

@@ -199,7 +199,10 @@ mod tests {
             / 6.0;
         for input in [LossInput::Sigmoid, LossInput::Logits] {
             let cfg = LossConfig {
-                terms: vec![LossTerm::Bce(Default::default()), LossTerm::L1(Default::default())],
+                terms: vec![
+                    LossTerm::Bce(Default::default()),
+                    LossTerm::L1(Default::default()),
+                ],
                 input,
                 ..LossConfig::default()
             };

@@ -103,14 +103,7 @@ impl<B: Backend> Decoder<B> {
                 } else {
                     UpsamplerName::CONVT
                 };
-                Upsample2x::with_baseline(
-                    stage_kind,
-                    w[0],
-                    w[1],
-                    layout.stride2,
-                    alignment,
-                    device,
-                )
+                Upsample2x::with_baseline(stage_kind, w[0], w[1], layout.stride2, alignment, device)
             })
             .collect();
         let output = match layout.output {

@@ -399,7 +399,8 @@ mod tests {
             let got = stage.forward(x);
             assert_eq!(got.dims(), [batch, cout, 2 * n, 2 * n], "{alignment:?} {n}");
             let got = got.into_data().to_vec::<f32>().unwrap();
-            let (full, side) = full_transposed_conv(&values, [batch, cin, n], &w, &bias, cout, 3, 2);
+            let (full, side) =
+                full_transposed_conv(&values, [batch, cin, n], &w, &bias, cout, 3, 2);
             assert_eq!(side, 2 * n + 1);
             let m = 2 * n;
             let mut worst = 0.0f64;

@@ -3,8 +3,9 @@
 
 use super::check::{non_negative, positive};
 use super::schema::{
-    Arch, ConfigIssue, ConvtAlignment, DatasetSpec, EvalConfig, InitScheme, LossConfig, LrSchedule, Metric,
-    ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, TableConfig, TrainConfig,
+    Arch, ConfigIssue, ConvtAlignment, DatasetSpec, EvalConfig, InitScheme, LossConfig, LrSchedule,
+    Metric, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, TableConfig,
+    TrainConfig,
 };
 use crate::loss::term::ImageShape;
 
