@@ -135,6 +135,7 @@ pub struct ModelConfig {
     pub init: InitScheme,
     /// Alignment of the stride-2 k3 'same' transposed convs (Dalal's net only).
     #[serde(skip_serializing_if = "ConvtAlignment::is_default")]
+    #[schemars(extend("default" = "pytorch"))]
     pub convt_alignment: ConvtAlignment,
 }
 
@@ -396,6 +397,7 @@ pub struct LossConfig {
     /// What the image-comparing terms (and the eval) read: sigmoid of the decoder
     /// output, or the raw output. Left out of the keys when it is the default.
     #[serde(skip_serializing_if = "LossInput::is_default")]
+    #[schemars(extend("default" = "sigmoid"))]
     pub input: LossInput,
 }
 
