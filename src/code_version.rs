@@ -153,4 +153,34 @@ mod tests {
         );
         assert_eq!(new.nodes[new.cell_nodes[1].dataset].state, NodeState::Fresh);
     }
+
+    /// `loss.input` and `model.convt_alignment` at their defaults, written or not,
+    /// keep every key; their other values give new train (and so eval) keys.
+    #[test]
+    fn loss_input_and_convt_alignment_key_only_off_their_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("c"), dir.path().join("r"));
+        let base = "name: p\ndataset: {name: mnist, root: data, size: 28}\n";
+        let cell_keys = |extra: &str| {
+            let text = format!("{base}{extra}");
+            let loaded = load_pipeline_str(Path::new("p.yaml"), &text, &[]).unwrap();
+            keys(&build_plan(loaded, &store, &current).unwrap())[0].clone()
+        };
+        let plain = cell_keys("");
+        for defaults in [
+            "loss: {input: sigmoid}\n",
+            "model: {convt_alignment: pytorch}\n",
+            "model: {arch: dalal_mnist, convt_alignment: pytorch}\nloss: {input: sigmoid}\n",
+        ] {
+            assert_eq!(cell_keys(defaults), plain, "{defaults}");
+        }
+        let logits = cell_keys("loss: {input: logits}\n");
+        let keras = cell_keys("model: {convt_alignment: keras}\n");
+        for other in [&logits, &keras] {
+            assert_eq!(other[0], plain[0], "the dataset does not change");
+            assert_ne!(other[1], plain[1], "the train key changes");
+            assert_ne!(other[2], plain[2], "and so does the eval key");
+        }
+        assert_ne!(logits[1], keras[1]);
+    }
 }

@@ -191,6 +191,58 @@ fn tiny_mnist_files_train_end_to_end() {
     assert_eq!(code, Some(0), "{err}");
 }
 
+/// Dalal's net with both of its reference code's choices (raw decoder output to
+/// the losses and metrics, Keras-aligned transposed convs) trains and evaluates;
+/// the eval scores the raw output (values outside [0, 1] are not clipped).
+#[test]
+fn dalal_net_with_logits_input_and_keras_alignment_runs_end_to_end() {
+    let p = Project::new();
+    let pixels: Vec<u8> = (0..6 * 28 * 28).map(|i| (i * 37 % 256) as u8).collect();
+    let file = idx_images(6, 28, 28, &pixels);
+    std::fs::create_dir_all(p.path().join("data/mnist")).unwrap();
+    std::fs::write(p.path().join("data/mnist/train-images-idx3-ubyte"), &file).unwrap();
+    std::fs::write(p.path().join("data/mnist/t10k-images-idx3-ubyte"), &file).unwrap();
+    let (code, err) = run_text(
+        &p,
+        "name: dalal\n\
+         dataset: {name: mnist, size: 28, train_images: 6, test_images: 6, binarize: true}\n\
+         model: {arch: dalal_mnist, convt_alignment: keras}\n\
+         train: {epochs: 1, batch: 3}\n\
+         loss: {input: logits, kl: {beta: 0.005}, terms: [{ssim: {weight: 500}}, {stft: {weight: 0.0015}}]}\n\
+         eval: {images: 4, samples: 2, metrics: [psnr, ssim]}\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let summary = std::fs::read_to_string(p.path().join("results/dalal/summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(row[0], "done", "{summary}");
+    let psnr = header.iter().position(|&c| c == "psnr_mean").unwrap();
+    assert!(row[psnr].parse::<f64>().unwrap().is_finite(), "{summary}");
+    let config = p.run(&["config", "p.yaml"]);
+    let shown = common::stdout(&config);
+    assert!(
+        shown.contains("logits") && shown.contains("keras"),
+        "{shown}"
+    );
+}
+
+/// `model.convt_alignment: keras` on a net without 3x3 stride-2 transposed convs
+/// is a config error at its line, exit 2, before anything runs.
+#[test]
+fn keras_alignment_on_an_irmae_net_is_refused_at_its_line() {
+    let p = Project::new();
+    let (code, err) = run_text(
+        &p,
+        "dataset: {name: shapes}\nmodel:\n  convt_alignment: keras\ntrain: {epochs: 1}\n",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("p.yaml:3:"), "{err}");
+    assert!(err.contains("model.convt_alignment"), "{err}");
+    assert!(err.contains("dalal_mnist"), "{err}");
+    assert!(!p.wrote_results(), "nothing is written");
+}
+
 /// A truncated cache entry is stale already when planning (its DONE records
 /// the sizes); one with a flipped byte is caught by its manifest's hash when
 /// loaded. Either way it is rebuilt, never used.

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
@@ -18,6 +17,7 @@ use crate::atomic::write_atomic;
 use crate::backend::{batch_tensor, dispatch, normal_noise, BackendJob};
 use crate::data::ImageSet;
 use crate::device::Device;
+use crate::loss::mix::reconstruction;
 use crate::model::Vae;
 use crate::pipeline::schema::{AiScale, Metric, Reconstruct, ResolvedPipeline};
 use crate::report::grid::save_grid;
@@ -63,7 +63,9 @@ pub struct EvalSummary {
 /// How many images go through the network at once.
 const EVAL_CHUNK: usize = 100;
 
-/// Reconstructions (pixel values, `[N, C, H, W]` flattened) of `images`.
+/// Reconstructions (`[N, C, H, W]` flattened) of `images`: sigmoid of the decoder
+/// output, or the raw output with `loss.input: logits`, so the metrics score what
+/// the loss trained (docs/methods.md#loss-input). The image grids clamp to [0, 1].
 fn reconstruct<B: Backend>(
     cfg: &ResolvedPipeline,
     model: &Vae<B>,
@@ -83,7 +85,7 @@ fn reconstruct<B: Backend>(
                 mu + (logvar * 0.5).exp() * noise
             }
         };
-        let recon = sigmoid(model.decoder.forward(z));
+        let recon = reconstruction(cfg.loss.input, model.decoder.forward(z));
         let values = recon
             .into_data()
             .to_vec::<f32>()
@@ -93,7 +95,8 @@ fn reconstruct<B: Backend>(
     Ok(out)
 }
 
-/// `eval.samples` images decoded from z ~ N(0, I) (seeded by `eval.seed`).
+/// `eval.samples` images decoded from z ~ N(0, I) (seeded by `eval.seed`), read
+/// from the decoder's output as the reconstructions are.
 fn prior_samples<B: Backend>(
     cfg: &ResolvedPipeline,
     model: &Vae<B>,
@@ -102,7 +105,7 @@ fn prior_samples<B: Backend>(
     // A stream of its own, so the samples do not depend on `reconstruct`.
     let mut rng = Pcg64::seed_from_u64(cfg.eval.seed ^ 0x5a4d_91e5);
     let z = normal_noise::<B>(&mut rng, cfg.eval.samples as usize, model.latent(), device);
-    sigmoid(model.decoder.forward(z))
+    reconstruction(cfg.loss.input, model.decoder.forward(z))
         .into_data()
         .to_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))

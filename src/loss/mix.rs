@@ -1,8 +1,11 @@
 //! The pipeline's loss: sum_i w_i * term_i + beta * KL, where `alpha` (when set)
 //! scales spatial terms by (1 - alpha) and frequency terms by alpha.
 //!
-//! Every term but `bce` compares `sigmoid(logits)` (pixel values in [0, 1]) with
-//! the data; `bce` works on the logits for stability.
+//! Every term but `bce` compares the reconstruction with the data: by default
+//! `sigmoid(logits)` (pixel values in [0, 1]), with `loss.input: logits` the raw
+//! decoder output, as Dalal's code (docs/methods.md#loss-input). `bce` works on
+//! the logits for stability either way: it is the cross-entropy of
+//! `sigmoid(logits)`, whatever `loss.input` says.
 
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -10,7 +13,7 @@ use super::kl::kl_divergence;
 use super::params::LossParams;
 use super::term::{ImageShape, TermInput, TermLoss};
 use crate::model::vae::VaeOutput;
-use crate::pipeline::schema::{KlConfig, LossConfig};
+use crate::pipeline::schema::{KlConfig, LossConfig, LossInput};
 
 /// Version of the weighted mix of the terms (weights, `alpha`).
 /// Part of the keys of the nodes that use it: bump it when a change alters
@@ -32,6 +35,8 @@ pub struct LossMix<B: Backend> {
     kl: KlConfig,
     /// The training seed, for terms with per-step randomness.
     seed: u64,
+    /// What the image-comparing terms receive.
+    input: LossInput,
 }
 
 /// The values of one evaluation of the mix.
@@ -73,6 +78,7 @@ impl<B: Backend> LossMix<B> {
             terms,
             kl: cfg.kl.clone(),
             seed,
+            input: cfg.input,
         }
     }
 
@@ -92,7 +98,7 @@ impl<B: Backend> LossMix<B> {
     ) -> LossValues<B> {
         let kl = kl_divergence(out.mu.clone(), out.logvar.clone(), self.kl.convention);
         let mut total = kl.clone().mul_scalar(self.kl.beta);
-        let recon = burn::tensor::activation::sigmoid(out.logits.clone());
+        let recon = reconstruction(self.input, out.logits.clone());
         let input = TermInput {
             out,
             recon: &recon,
@@ -124,7 +130,7 @@ impl<B: Backend> LossMix<B> {
         params: &LossParams<B>,
     ) -> Option<Tensor<B, 1>> {
         let head = params.kernel_head.as_ref()?;
-        let recon = burn::tensor::activation::sigmoid(out.logits.clone()).detach();
+        let recon = reconstruction(self.input, out.logits.clone()).detach();
         let kernels = head.forward(out.z.clone().detach());
         self.terms
             .iter()
@@ -138,6 +144,16 @@ impl<B: Backend> LossMix<B> {
     }
 }
 
+/// The reconstruction the image-comparing terms (and the eval) read from the
+/// decoder's output: `sigmoid(logits)` or, with `loss.input: logits`, the
+/// logits themselves (docs/methods.md#loss-input).
+pub fn reconstruction<B: Backend>(input: LossInput, logits: Tensor<B, 4>) -> Tensor<B, 4> {
+    match input {
+        LossInput::Sigmoid => burn::tensor::activation::sigmoid(logits),
+        LossInput::Logits => logits,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::data::shapes;
@@ -145,6 +161,69 @@ mod tests {
     use crate::pipeline::load::load_pipeline_str;
     use crate::progress::Progress;
     use crate::train::train;
+
+    /// `loss.input` decides what the image terms see (l1 here); `bce` reads the
+    /// logits either way.
+    #[test]
+    fn loss_input_feeds_the_image_terms_the_logits_or_their_sigmoid() {
+        use burn::backend::Flex;
+        use burn::tensor::{Tensor, TensorData};
+
+        use crate::loss::mix::LossMix;
+        use crate::loss::params::LossParams;
+        use crate::model::vae::VaeOutput;
+        use crate::pipeline::schema::{LossConfig, LossInput};
+
+        let device = Default::default();
+        let logits = [-2.0f32, -0.5, 0.0, 0.3, 1.5, 3.0];
+        let target = [0.0f32, 0.2, 0.5, 0.5, 1.0, 0.9];
+        let t = |v: &[f32]| {
+            Tensor::<Flex, 4>::from_data(TensorData::new(v.to_vec(), [1, 1, 2, 3]), &device)
+        };
+        let code = Tensor::<Flex, 2>::zeros([1, 2], &device);
+        let out = VaeOutput {
+            logits: t(&logits),
+            mu: code.clone(),
+            logvar: code.clone(),
+            z: code,
+        };
+        let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let bce: f64 = logits
+            .iter()
+            .zip(&target)
+            .map(|(&z, &x)| {
+                let (z, x) = (z as f64, x as f64);
+                -(x * sigmoid(z).ln() + (1.0 - x) * (1.0 - sigmoid(z)).ln())
+            })
+            .sum::<f64>()
+            / 6.0;
+        for input in [LossInput::Sigmoid, LossInput::Logits] {
+            let cfg = LossConfig {
+                terms: vec![
+                    LossTerm::Bce(Default::default()),
+                    LossTerm::L1(Default::default()),
+                ],
+                input,
+                ..LossConfig::default()
+            };
+            let mix = LossMix::<Flex>::new(&cfg, [1, 2, 3], 0, &device);
+            let params = LossParams::<Flex>::new(&cfg, 2, &device);
+            let values = mix.compute(&out, t(&target), &params, 0);
+            let value = |i: usize| values.terms[i].1.clone().into_scalar() as f64;
+            let seen = |z: f32| match input {
+                LossInput::Sigmoid => sigmoid(z as f64),
+                LossInput::Logits => z as f64,
+            };
+            let l1: f64 = logits
+                .iter()
+                .zip(&target)
+                .map(|(&z, &x)| (seen(z) - x as f64).abs())
+                .sum::<f64>()
+                / 6.0;
+            assert!((value(0) - bce).abs() < 1e-5, "{input:?} bce {}", value(0));
+            assert!((value(1) - l1).abs() < 1e-5, "{input:?} l1 {}", value(1));
+        }
+    }
 
     /// A short training run with each term alone lowers that term's loss.
     #[test]

@@ -78,7 +78,10 @@ impl LearnedParameter {
 pub struct TermInput<'a, B: Backend> {
     /// The forward pass (logits, mu, log-variance, z).
     pub out: &'a VaeOutput<B>,
-    /// `sigmoid(logits)`: the reconstruction as pixel values in [0, 1].
+    /// The reconstruction the terms compare with the data: `sigmoid(logits)`,
+    /// pixel values in [0, 1], or the raw logits with `loss.input: logits`
+    /// (docs/methods.md#loss-input). Terms defined on probabilities (`bce`) read
+    /// `out.logits` instead.
     pub recon: &'a Tensor<B, 4>,
     /// The data, pixel values in [0, 1].
     pub target: &'a Tensor<B, 4>,

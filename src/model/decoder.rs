@@ -13,7 +13,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use super::layout::{layouts, ConvGeometry, DecoderInput, DecoderLayout};
 use super::upsampler::{conv_transpose, Upsample2x};
-use crate::pipeline::schema::{ModelSpec, ReplaceLayer, UpsamplerName};
+use crate::pipeline::schema::{ConvtAlignment, ModelSpec, ReplaceLayer, UpsamplerName};
 
 /// Decoder: an input layer from z, x2 up-sampling stages, and an optional output
 /// layer; returns logits.
@@ -48,6 +48,7 @@ impl<B: Backend> Decoder<B> {
             spec.channels as usize,
             spec.upsampler,
             spec.replace,
+            spec.convt_alignment,
             device,
         )
     }
@@ -62,12 +63,16 @@ impl<B: Backend> Decoder<B> {
     ///
     /// The two agree when the last stride-2 layer is the output layer (IRMAE
     /// Shape), and with `kind` = `convt` the network is the published one either way.
+    ///
+    /// `alignment` places the output grid of the stride-2 3x3 transposed convs
+    /// (docs/methods.md#convt-alignment); it must be `pytorch` for other geometries.
     pub fn from_layout(
         layout: &DecoderLayout,
         n: usize,
         channels: usize,
         kind: UpsamplerName,
         replace: ReplaceLayer,
+        alignment: ConvtAlignment,
         device: &B::Device,
     ) -> Self {
         let input_shape = layout.input.shape();
@@ -98,7 +103,7 @@ impl<B: Backend> Decoder<B> {
                 } else {
                     UpsamplerName::CONVT
                 };
-                Upsample2x::with_baseline(stage_kind, w[0], w[1], layout.stride2, device)
+                Upsample2x::with_baseline(stage_kind, w[0], w[1], layout.stride2, alignment, device)
             })
             .collect();
         let output = match layout.output {

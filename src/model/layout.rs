@@ -47,12 +47,26 @@ impl ConvGeometry {
     }
 }
 
+impl ConvGeometry {
+    /// Whether this is a stride-2 3x3 'same' transposed conv in its PyTorch form
+    /// (padding 1, output padding 1), the only geometry `model.convt_alignment`
+    /// changes (docs/methods.md#convt-alignment).
+    pub fn is_k3_same(&self) -> bool {
+        *self == DALAL_CONVT
+    }
+}
+
 /// IRMAE's down-sampling conv and up-sampling transposed conv: k4, s2, p1.
 pub const IRMAE_STRIDE2: ConvGeometry = ConvGeometry::new(4, 2, 1);
 /// Dalal's encoder conv: Keras k3, s2, 'valid'.
 pub const DALAL_CONV: ConvGeometry = ConvGeometry::new(3, 2, 0);
 /// Dalal's decoder transposed conv: Keras k3, s2, 'same' = PyTorch p1, output padding 1.
 pub const DALAL_CONVT: ConvGeometry = ConvGeometry::new(3, 2, 1).with_output_padding(1);
+
+/// Dalal's decoder transposed conv aligned as Keras does: no padding (the full
+/// 2n + 1 outputs), then the first 2n rows and columns are kept
+/// (`model.convt_alignment: keras`, docs/methods.md#convt-alignment).
+pub const DALAL_CONVT_KERAS: ConvGeometry = ConvGeometry::new(3, 2, 0);
 
 /// The layer that turns the last feature map into the 2n numbers (mu, log sigma^2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,9 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::upsampler::{decompose, double, Doubling, UPSAMPLERS};
 use super::Vae;
-use crate::pipeline::schema::{Arch, InitScheme, ModelSpec, ReplaceLayer, UpsamplerName as U};
+use crate::pipeline::schema::{
+    Arch, ConvtAlignment, InitScheme, ModelSpec, ReplaceLayer, UpsamplerName as U,
+};
 use crate::spectral::fft::Fft2;
 
 /// The up-sampler called `name`.
@@ -32,6 +34,7 @@ fn spec(arch: Arch, upsampler: U, replace: ReplaceLayer, channels: u32, latent: 
         upsampler,
         replace,
         init: InitScheme::Pytorch,
+        convt_alignment: ConvtAlignment::Pytorch,
         channels,
         size,
     }
@@ -154,11 +157,24 @@ fn parameter_counts_match_the_reference_networks() {
 /// against the layer arithmetic, the placement of the ReLU and output layer, and
 /// that the logits have the image's shape.
 fn check_every_combination(arch: Arch, c: u32, n: u32, batch: usize) {
+    check_every_combination_aligned(arch, ConvtAlignment::Pytorch, c, n, batch);
+}
+
+/// [`check_every_combination`] with the transposed convs aligned by `alignment`
+/// (the parameters are the same either way).
+fn check_every_combination_aligned(
+    arch: Arch,
+    alignment: ConvtAlignment,
+    c: u32,
+    n: u32,
+    batch: usize,
+) {
     let device = Default::default();
     for &kind in UPSAMPLERS {
         for replace in REPLACE {
-            let what = format!("{arch:?} c{c} {kind:?} {replace:?}");
-            let s = spec(arch, kind, replace, c, n);
+            let what = format!("{arch:?} {alignment:?} c{c} {kind:?} {replace:?}");
+            let mut s = spec(arch, kind, replace, c, n);
+            s.convt_alignment = alignment;
             let vae = Vae::<Flex>::new(&s, &device);
             let (enc, dec) = expected(arch, kind, replace, c as usize, n as usize);
             assert_eq!(vae.encoder.num_params(), enc, "{what} encoder");
@@ -193,6 +209,7 @@ fn every_irmae_mnist_combination_has_the_right_size_and_shape() {
 #[test]
 fn every_dalal_combination_has_the_right_size_and_shape() {
     check_every_combination(Arch::DalalMnist, 1, 2, 2);
+    check_every_combination_aligned(Arch::DalalMnist, ConvtAlignment::Keras, 1, 2, 2);
 }
 
 /// CelebA nets are ~35M parameters at n = 128; a small latent keeps the grid quick

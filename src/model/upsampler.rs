@@ -10,8 +10,9 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{backend::Backend, Tensor};
 
-use super::layout::{ConvGeometry, IRMAE_STRIDE2};
+use super::layout::{ConvGeometry, DALAL_CONVT_KERAS, IRMAE_STRIDE2};
 use crate::pipeline::named::{named_serde, registry_names, Named};
+use crate::pipeline::schema::ConvtAlignment;
 
 /// Version of the last-layer up-samplers.
 /// Part of the keys of the nodes that use it: bump it when a change alters
@@ -171,6 +172,10 @@ pub struct Upsample2x<B: Backend> {
     /// Which up-sampler this is (picks the doubling in `forward`).
     #[module(skip)]
     kind: UpsamplerName,
+    /// Keras alignment: `convt` gives 2H + 1 rows and columns, of which the
+    /// first 2H and 2W are kept.
+    #[module(skip)]
+    crop_to_first: bool,
 }
 
 impl<B: Backend> Upsample2x<B> {
@@ -181,25 +186,46 @@ impl<B: Backend> Upsample2x<B> {
         out_channels: usize,
         device: &B::Device,
     ) -> Self {
-        Self::with_baseline(kind, in_channels, out_channels, IRMAE_STRIDE2, device)
+        Self::with_baseline(
+            kind,
+            in_channels,
+            out_channels,
+            IRMAE_STRIDE2,
+            ConvtAlignment::Pytorch,
+            device,
+        )
     }
 
     /// Builds the stage named `kind`, with `baseline` as the geometry of the `convt`
-    /// transposed conv (Dalal's is k3 s2 p1 with output padding 1); the other
-    /// up-samplers ignore it.
+    /// transposed conv (Dalal's is k3 s2 p1 with output padding 1) and
+    /// `alignment` placing a 3x3 one's output grid (docs/methods.md#convt-alignment);
+    /// the other up-samplers ignore both. Panics on [`ConvtAlignment::Keras`] with
+    /// any other baseline than a 3x3 'same' one (resolution rejects it).
     pub fn with_baseline(
         kind: UpsamplerName,
         in_channels: usize,
         out_channels: usize,
         baseline: ConvGeometry,
+        alignment: ConvtAlignment,
         device: &B::Device,
     ) -> Self {
         assert_eq!(baseline.stride, 2, "an up-sampling stage doubles the size");
         let Some((_, count, kernel)) = decompose(kind) else {
+            let (geometry, crop_to_first) = match alignment {
+                ConvtAlignment::Pytorch => (baseline, false),
+                ConvtAlignment::Keras => {
+                    assert!(
+                        baseline.is_k3_same(),
+                        "Keras alignment is defined for 3x3 'same' transposed convs only"
+                    );
+                    (DALAL_CONVT_KERAS, true)
+                }
+            };
             return Upsample2x {
-                convt: Some(conv_transpose(in_channels, out_channels, baseline, device)),
+                convt: Some(conv_transpose(in_channels, out_channels, geometry, device)),
                 convs: Vec::new(),
                 kind,
+                crop_to_first,
             };
         };
         // x.3.5: Conv(d->d) -> Conv(d->d) -> Conv(d->C).
@@ -217,12 +243,21 @@ impl<B: Backend> Upsample2x<B> {
             convt: None,
             convs,
             kind,
+            crop_to_first: false,
         }
     }
 
     /// `[B, C_in, H, W]` -> `[B, C_out, 2H, 2W]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         if let Some(convt) = &self.convt {
+            if self.crop_to_first {
+                // Keras 'same' for k3 s2 pads 0 before and 1 after: of the
+                // 2H + 1 rows of the full transposed conv it keeps the first 2H.
+                let [b, _, h, w] = x.dims();
+                let full = convt.forward(x);
+                let channels = full.dims()[1];
+                return full.slice([0..b, 0..channels, 0..2 * h, 0..2 * w]);
+            }
             return convt.forward(x);
         }
         let (how, _, _) = decompose(self.kind).expect("not the ConvT baseline");
@@ -260,6 +295,128 @@ mod tests {
                 "{}: a 'same' conv has an odd kernel",
                 kind.name
             );
+        }
+    }
+
+    /// Deterministic values in [-1, 1) (64-bit LCG), independent of the backend RNG.
+    fn lcg(seed: u64, n: usize) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32
+            })
+            .collect()
+    }
+
+    /// The transposed convolution written as its definition, in f64: input pixel
+    /// (i, j) adds `w[ci][co][ki][kj] * x[ci][i][j]` to output (s i + ki, s j + kj)
+    /// of the full (s (n - 1) + k)-sided grid, plus the bias; no padding, no
+    /// cropping. `x` is `[B, Cin, n, n]`, `w` `[Cin, Cout, k, k]`; returns
+    /// `[B, Cout, side, side]` flattened and the side.
+    #[allow(clippy::too_many_arguments)]
+    fn full_transposed_conv(
+        x: &[f32],
+        [batch, cin, n]: [usize; 3],
+        w: &[f32],
+        bias: &[f32],
+        cout: usize,
+        k: usize,
+        s: usize,
+    ) -> (Vec<f64>, usize) {
+        let side = s * (n - 1) + k;
+        let mut out = vec![0.0f64; batch * cout * side * side];
+        for b in 0..batch {
+            for co in 0..cout {
+                for y in 0..side {
+                    for x_ in 0..side {
+                        out[((b * cout + co) * side + y) * side + x_] = bias[co] as f64;
+                    }
+                }
+                for ci in 0..cin {
+                    for i in 0..n {
+                        for j in 0..n {
+                            let v = x[((b * cin + ci) * n + i) * n + j] as f64;
+                            for ki in 0..k {
+                                for kj in 0..k {
+                                    let wv = w[((ci * cout + co) * k + ki) * k + kj] as f64;
+                                    let (y, x_) = (s * i + ki, s * j + kj);
+                                    out[((b * cout + co) * side + y) * side + x_] += wv * v;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (out, side)
+    }
+
+    /// Dalal's stride-2 3x3 'same' transposed conv under each alignment, on
+    /// random weights and inputs, against the direct scatter of
+    /// [`full_transposed_conv`]: PyTorch keeps rows/columns 1..=2n of the full
+    /// 2n + 1, Keras (TensorFlow 'same': padding 0 before, 1 after) the first 2n.
+    #[test]
+    fn k3_transposed_conv_keeps_the_rows_its_alignment_names() {
+        use super::super::layout::DALAL_CONVT;
+        use burn::backend::Flex;
+        use burn::tensor::{Tensor, TensorData};
+
+        let device = Default::default();
+        let (batch, cin, cout) = (2, 3, 2);
+        for (n, alignment, first) in [
+            (7, ConvtAlignment::Pytorch, 1),
+            (7, ConvtAlignment::Keras, 0),
+            (14, ConvtAlignment::Keras, 0),
+            (4, ConvtAlignment::Keras, 0),
+        ] {
+            let stage = Upsample2x::<Flex>::with_baseline(
+                UpsamplerName::CONVT,
+                cin,
+                cout,
+                DALAL_CONVT,
+                alignment,
+                &device,
+            );
+            let convt = stage.convt.as_ref().expect("the convt baseline");
+            let w = convt.weight.val().into_data().to_vec::<f32>().unwrap();
+            assert_eq!(convt.weight.val().dims(), [cin, cout, 3, 3]);
+            let bias = convt
+                .bias
+                .as_ref()
+                .expect("a bias")
+                .val()
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap();
+            let values = lcg(n as u64 + 17, batch * cin * n * n);
+            let x = Tensor::<Flex, 4>::from_data(
+                TensorData::new(values.clone(), [batch, cin, n, n]),
+                &device,
+            );
+            let got = stage.forward(x);
+            assert_eq!(got.dims(), [batch, cout, 2 * n, 2 * n], "{alignment:?} {n}");
+            let got = got.into_data().to_vec::<f32>().unwrap();
+            let (full, side) =
+                full_transposed_conv(&values, [batch, cin, n], &w, &bias, cout, 3, 2);
+            assert_eq!(side, 2 * n + 1);
+            let m = 2 * n;
+            let mut worst = 0.0f64;
+            for b in 0..batch {
+                for co in 0..cout {
+                    for y in 0..m {
+                        for x_ in 0..m {
+                            let want =
+                                full[((b * cout + co) * side + y + first) * side + x_ + first];
+                            let have = got[((b * cout + co) * m + y) * m + x_] as f64;
+                            worst = worst.max((want - have).abs());
+                        }
+                    }
+                }
+            }
+            assert!(worst < 1e-5, "{alignment:?} n = {n}: off by {worst}");
         }
     }
 }

@@ -9,8 +9,8 @@
 
 pub mod check;
 pub mod dataset;
-pub mod json_schema;
 pub mod display;
+pub mod json_schema;
 pub mod key;
 pub mod load;
 pub mod locate;

@@ -3,8 +3,9 @@
 
 use super::check::{non_negative, positive};
 use super::schema::{
-    Arch, ConfigIssue, DatasetSpec, EvalConfig, InitScheme, LossConfig, LrSchedule, Metric,
-    ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, TableConfig, TrainConfig,
+    Arch, ConfigIssue, ConvtAlignment, DatasetSpec, EvalConfig, InitScheme, LossConfig, LrSchedule,
+    Metric, ModelConfig, ModelSpec, OptimizerConfig, Pipeline, ResolvedPipeline, TableConfig,
+    TrainConfig,
 };
 use crate::loss::term::ImageShape;
 
@@ -120,12 +121,27 @@ fn resolve_model(
         (InitScheme::Auto, _) => InitScheme::Pytorch,
         (init, _) => init,
     };
+    if m.convt_alignment != ConvtAlignment::Pytorch {
+        let (_, decoder) = crate::model::layout::layouts(arch, channels as usize);
+        if !decoder.stride2.is_k3_same() {
+            return Err(ConfigIssue::new(
+                "model.convt_alignment",
+                format!(
+                    "model.convt_alignment applies to stride-2 3x3 'same' transposed convs \
+                     (dalal_mnist); {arch_name}'s are {}x{} with padding {}, which PyTorch and \
+                     Keras align alike, so leave model.convt_alignment at `pytorch`",
+                    decoder.stride2.kernel, decoder.stride2.kernel, decoder.stride2.padding
+                ),
+            ));
+        }
+    }
     Ok(ModelSpec {
         arch,
         latent,
         upsampler: m.upsampler,
         replace: m.replace,
         init,
+        convt_alignment: m.convt_alignment,
         channels,
         size,
     })
@@ -704,6 +720,29 @@ mod tests {
             "dataset: {name: celeba, test_images: 10}\neval: {images: 11}",
             "eval.images",
             "at most dataset.test_images (10)",
+        );
+    }
+
+    #[test]
+    fn convt_alignment_keras_is_for_dalals_net_only() {
+        let dalal = resolve(
+            "dataset: {name: mnist, size: 28}\nmodel: {convt_alignment: keras}\nloss: {input: logits}",
+        )
+        .unwrap();
+        assert_eq!(dalal.model.arch, Arch::DalalMnist);
+        assert_eq!(dalal.model.convt_alignment, ConvtAlignment::Keras);
+        assert_eq!(dalal.loss.input, crate::pipeline::schema::LossInput::Logits);
+        for yaml in [
+            "dataset: {name: shapes}\nmodel: {convt_alignment: keras}",
+            "dataset: {name: mnist}\nmodel: {convt_alignment: keras}",
+            "dataset: {name: celeba}\nmodel: {convt_alignment: keras, latent: 8}",
+        ] {
+            fails(yaml, "model.convt_alignment", "dalal_mnist");
+        }
+        let pytorch = resolve("dataset: {name: shapes}\nmodel: {convt_alignment: pytorch}");
+        assert_eq!(
+            pytorch.unwrap().model.convt_alignment,
+            ConvtAlignment::Pytorch
         );
     }
 

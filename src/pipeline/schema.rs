@@ -84,6 +84,28 @@ pub enum ReplaceLayer {
     Output,
 }
 
+/// Where a stride-2 k3 'same' transposed conv puts its 2n outputs within the
+/// full 2n + 1 (docs/methods.md#convt-alignment). Only Dalal's net has such layers.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ConvtAlignment {
+    /// PyTorch's ConvT(k3, s2, padding 1, output padding 1): positions 1..=2n.
+    #[default]
+    Pytorch,
+    /// Keras/TensorFlow `conv2d_transpose(padding='same')`: ConvT(k3, s2, padding
+    /// 0), then the first 2n rows and columns (positions 0..2n).
+    Keras,
+}
+
+impl ConvtAlignment {
+    /// Whether this is the default (then it is left out of keys).
+    pub fn is_default(&self) -> bool {
+        *self == ConvtAlignment::default()
+    }
+}
+
 /// Weight initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +133,10 @@ pub struct ModelConfig {
     pub replace: ReplaceLayer,
     /// Weight initialisation.
     pub init: InitScheme,
+    /// Alignment of the stride-2 k3 'same' transposed convs (Dalal's net only).
+    #[serde(skip_serializing_if = "ConvtAlignment::is_default")]
+    #[schemars(extend("default" = "pytorch"))]
+    pub convt_alignment: ConvtAlignment,
 }
 
 impl Default for ModelConfig {
@@ -121,6 +147,7 @@ impl Default for ModelConfig {
             upsampler: UpsamplerName::CONVT,
             replace: ReplaceLayer::LastStride2,
             init: InitScheme::Auto,
+            convt_alignment: ConvtAlignment::Pytorch,
         }
     }
 }
@@ -333,6 +360,28 @@ impl Default for KlConfig {
     }
 }
 
+/// What the reconstruction terms that compare images receive
+/// (docs/methods.md#loss-input).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LossInput {
+    /// sigmoid(decoder output): pixel values in [0, 1].
+    #[default]
+    Sigmoid,
+    /// The decoder's raw output, as Dalal's code (`bce` still applies its own
+    /// sigmoid). The eval's reconstructions and samples follow.
+    Logits,
+}
+
+impl LossInput {
+    /// Whether this is the default (then it is left out of keys).
+    pub fn is_default(&self) -> bool {
+        *self == LossInput::default()
+    }
+}
+
 /// The `loss:` section: `sum_i w_i * term_i + beta * KL`, where with `alpha` set the
 /// spatial terms are further scaled by (1 - alpha) and the frequency terms by alpha
 /// (Björk's Eq. 3).
@@ -345,6 +394,11 @@ pub struct LossConfig {
     pub alpha: Option<f64>,
     /// Reconstruction terms.
     pub terms: Vec<LossTerm>,
+    /// What the image-comparing terms (and the eval) read: sigmoid of the decoder
+    /// output, or the raw output. Left out of the keys when it is the default.
+    #[serde(skip_serializing_if = "LossInput::is_default")]
+    #[schemars(extend("default" = "sigmoid"))]
+    pub input: LossInput,
 }
 
 impl Default for LossConfig {
@@ -353,6 +407,7 @@ impl Default for LossConfig {
             kl: KlConfig::default(),
             alpha: None,
             terms: vec![LossTerm::Bce(Default::default())],
+            input: LossInput::Sigmoid,
         }
     }
 }
@@ -522,6 +577,10 @@ pub struct ModelSpec {
     pub replace: ReplaceLayer,
     /// Initialisation (never `auto` here).
     pub init: InitScheme,
+    /// Alignment of the stride-2 k3 transposed convs; left out of the JSON (and
+    /// so of the keys) when it is the default.
+    #[serde(default, skip_serializing_if = "ConvtAlignment::is_default")]
+    pub convt_alignment: ConvtAlignment,
     /// Image channels the decoder produces.
     pub channels: u32,
     /// Image side.

@@ -417,6 +417,7 @@ mod tests {
                 upsampler,
                 replace: crate::pipeline::schema::ReplaceLayer::LastStride2,
                 init: crate::pipeline::schema::InitScheme::Pytorch,
+                convt_alignment: Default::default(),
                 channels: 1,
                 size: 32,
             },
