@@ -77,7 +77,8 @@ fn main() {
     score(&all, &images, &recon, &samples, AiScale::Ln);
     let (all_secs, scores) = median_secs(5, || score(&all, &images, &recon, &samples, AiScale::Ln));
     let rmse_ai = Metric::named("rmse_ai").expect("runner has rmse_ai");
-    let (ai_secs, ai_scores) = median_secs(5, || score(&[rmse_ai], &images, &recon, &[], AiScale::Ln));
+    let (ai_secs, ai_scores) =
+        median_secs(5, || score(&[rmse_ai], &images, &recon, &[], AiScale::Ln));
     println!("runner, all metrics + spectrum.csv          {all_secs:>8.3} s");
     println!("runner, AI RMSE + spectrum.csv only         {ai_secs:>8.3} s");
     // Where the time goes: each metric alone, minus the spectrum file (computed
@@ -85,7 +86,9 @@ fn main() {
     let (base_secs, _) = median_secs(5, || score(&[], &images, &recon, &samples, AiScale::Ln));
     println!("  of which spectrum.csv (3 profile sets)   {base_secs:>8.3} s");
     for &metric in &all {
-        let (secs, _) = median_secs(3, || score(&[metric], &images, &recon, &samples, AiScale::Ln));
+        let (secs, _) = median_secs(3, || {
+            score(&[metric], &images, &recon, &samples, AiScale::Ln)
+        });
         println!(
             "  of which {:<31} {:>8.3} s",
             metric.column(),

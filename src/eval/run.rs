@@ -450,7 +450,12 @@ mod tests {
             s.spectrum_csv
                 .lines()
                 .skip(1)
-                .flat_map(|l| l.split(',').skip(2).map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>())
+                .flat_map(|l| {
+                    l.split(',')
+                        .skip(2)
+                        .map(|v| v.parse::<f64>().unwrap())
+                        .collect::<Vec<_>>()
+                })
                 .collect()
         };
         let (s_ln, s_db) = (spectrum(&ln), spectrum(&db));
@@ -461,8 +466,17 @@ mod tests {
         // metrics.csv rows: rmse_ai scaled, rmse_spatial unchanged.
         let (m_ln, m_db) = (numbers(&ln.metrics_csv), numbers(&db.metrics_csv));
         for (i, (a, b)) in m_db.iter().zip(&m_ln).enumerate() {
-            let want = if i % 2 == 0 { b / std::f64::consts::LN_10 } else { *b };
-            assert!(close(*a, want), "column {} row {}: {a} vs {want}", i % 2, i / 2);
+            let want = if i % 2 == 0 {
+                b / std::f64::consts::LN_10
+            } else {
+                *b
+            };
+            assert!(
+                close(*a, want),
+                "column {} row {}: {a} vs {want}",
+                i % 2,
+                i / 2
+            );
         }
         assert_eq!(AiScale::Db.quantity(), "20·log10|F| (dB)");
     }

@@ -50,7 +50,10 @@ impl SpectrumTable {
             .into_iter()
             .chain(self.samples.as_mut());
         for s in stats {
-            s.mean.iter_mut().chain(&mut s.std).for_each(|v| *v *= factor);
+            s.mean
+                .iter_mut()
+                .chain(&mut s.std)
+                .for_each(|v| *v *= factor);
         }
         self
     }

@@ -288,14 +288,20 @@ pub fn table_md(
              cell's mean over its test images{chosen}."
         );
     }
-    if rows.iter().any(|r| r.spread == Spread::Images && r.done > 1) {
+    if rows
+        .iter()
+        .any(|r| r.spread == Spread::Images && r.done > 1)
+    {
         let _ = writeln!(
             md,
             "Mean ± std (population, ddof 0) over the test images of all the cells of \
              each row{over}, pooled{chosen}."
         );
     }
-    if rows.iter().any(|r| r.spread == Spread::Images && r.done == 1) {
+    if rows
+        .iter()
+        .any(|r| r.spread == Spread::Images && r.done == 1)
+    {
         let which = if mixed {
             "¹ Rows with"
         } else if rows.iter().any(|r| r.done > 1) {

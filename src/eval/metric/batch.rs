@@ -57,7 +57,11 @@ impl<'a> Batch<'a> {
     /// 20·ln|F|, and `eval.ai_scale: db` asks for 20·log10|F| = 20·ln|F| / ln 10.
     pub fn rescale_profiles(&mut self, factor: f64) {
         if factor != 1.0 {
-            for profile in self.real_profiles.iter_mut().chain(&mut self.recon_profiles) {
+            for profile in self
+                .real_profiles
+                .iter_mut()
+                .chain(&mut self.recon_profiles)
+            {
                 profile.iter_mut().for_each(|v| *v *= factor);
             }
         }
