@@ -39,14 +39,7 @@ fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
 
 /// The text of every `<text>` element of the SVG at `path`, trimmed.
 fn svg_texts(path: &Path) -> Vec<String> {
-    let svg = std::fs::read_to_string(path).unwrap();
-    svg.split("<text")
-        .skip(1)
-        .filter_map(|part| {
-            let body = &part[part.find('>')? + 1..];
-            Some(body[..body.find("</text>")?].trim().to_string())
-        })
-        .collect()
+    runner::report::figure::svg_texts(&std::fs::read_to_string(path).unwrap())
 }
 
 /// Decodes `path` and checks its size range and that it is not one flat colour.

@@ -221,7 +221,7 @@ fn every_irmae_celeba_combination_has_the_right_size_and_shape() {
 }
 
 /// Deterministic values in [0, 1) (64-bit LCG), independent of the backend RNG.
-fn lcg_values(seed: u64, n: usize) -> Vec<f32> {
+pub(crate) fn lcg_values(seed: u64, n: usize) -> Vec<f32> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..n)
         .map(|_| {

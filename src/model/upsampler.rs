@@ -298,17 +298,10 @@ mod tests {
         }
     }
 
-    /// Deterministic values in [-1, 1) (64-bit LCG), independent of the backend RNG.
+    /// Deterministic values in [-1, 1), independent of the backend RNG.
     fn lcg(seed: u64, n: usize) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                ((state >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32
-            })
-            .collect()
+        let values = crate::model::tests::lcg_values(seed, n);
+        values.into_iter().map(|v| 2.0 * v - 1.0).collect()
     }
 
     /// The transposed convolution written as its definition, in f64: input pixel

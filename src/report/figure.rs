@@ -157,9 +157,8 @@ pub fn series_color(i: usize) -> RGBColor {
     }
 }
 
-/// The text of every `<text>` element of an SVG written by plotters, trimmed (for
-/// tests).
-#[cfg(test)]
+/// The text of every `<text>` element of an SVG written by plotters, trimmed:
+/// what a figure says, for tests that check labels and legends.
 pub fn svg_texts(svg: &str) -> Vec<String> {
     svg.split("<text")
         .skip(1)
