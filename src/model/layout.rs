@@ -45,9 +45,7 @@ impl ConvGeometry {
             ..self
         }
     }
-}
 
-impl ConvGeometry {
     /// Whether this is a stride-2 3x3 'same' transposed conv in its PyTorch form
     /// (padding 1, output padding 1), the only geometry `model.convt_alignment`
     /// changes (docs/methods.md#convt-alignment).
