@@ -6,22 +6,12 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{repo, stderr, stdout, Project};
+use common::{assert_generated_doc, stderr, stdout, Project};
 
 #[test]
 fn docs_cli_md_is_the_generated_reference() {
-    let file = repo().join("docs/cli.md");
     let generated = runner::cli::reference::markdown();
-    if std::env::var_os("RUNNER_BLESS_DOCS").is_some() {
-        std::fs::write(&file, &generated).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&file).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "docs/cli.md is out of date with the CLI's help texts; regenerate it with \
-         RUNNER_BLESS_DOCS=1 cargo test --release --test cli_reference"
-    );
+    assert_generated_doc("docs/cli.md", &generated, "cli_reference");
 }
 
 #[test]

@@ -88,6 +88,23 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Checks that the committed generated document `relative` (from the repository
+/// root) is `generated`, or writes it when `RUNNER_BLESS_DOCS` is set.
+/// `test` names the test file that regenerates it, for the failure message.
+pub fn assert_generated_doc(relative: &str, generated: &str, test: &str) {
+    let file = repo().join(relative);
+    if std::env::var_os("RUNNER_BLESS_DOCS").is_some() {
+        std::fs::write(&file, generated).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{relative} is out of date; regenerate it with \
+         RUNNER_BLESS_DOCS=1 cargo test --release --test {test}"
+    );
+}
+
 /// The YAML files directly inside `dir`, sorted.
 pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
