@@ -30,6 +30,7 @@ fn planned_keys() -> String {
     let files = [
         yaml_files(&root.join("pipelines")),
         yaml_files(&root.join("pipelines/quick")),
+        yaml_files(&root.join("pipelines/medium")),
         yaml_files(&root.join("tests/keys")),
     ]
     .concat();

@@ -1,5 +1,5 @@
 //! The pipelines shipped in pipelines/ (the papers' experiments) all load, resolve
-//! and plan, and every quick variant runs the same grid as its full pipeline.
+//! and plan, and every quick or medium variant runs the same grid as its full pipeline.
 
 mod common;
 
@@ -50,10 +50,11 @@ fn every_shipped_pipeline_plans_and_has_a_quick_variant() {
     for file in &full {
         let labels = cell_labels(&p, file);
         assert!(!labels.is_empty(), "{}", file.display());
-        let sibling = repo()
-            .join("pipelines/quick")
-            .join(file.file_name().unwrap());
-        if sibling.exists() {
+        for sibling in ["pipelines/quick", "pipelines/medium"]
+            .map(|dir| repo().join(dir).join(file.file_name().unwrap()))
+            .into_iter()
+            .filter(|sibling| sibling.exists())
+        {
             // Same grid apart from the seeds: the quick run is the same experiment, smaller.
             let without_seed = |labels: Vec<String>| -> BTreeSet<String> {
                 labels
@@ -68,13 +69,16 @@ fn every_shipped_pipeline_plans_and_has_a_quick_variant() {
             };
             assert_eq!(
                 without_seed(cell_labels(&p, &sibling)),
-                without_seed(labels),
-                "{} and its quick variant sweep different grids",
-                file.display()
+                without_seed(labels.clone()),
+                "{} and {} sweep different grids",
+                file.display(),
+                sibling.display()
             );
         }
     }
-    for file in &quick {
+    let medium = yaml_files(&repo().join("pipelines/medium"));
+    assert!(medium.len() >= 3, "found only {medium:?}");
+    for file in quick.iter().chain(&medium) {
         cell_labels(&p, file);
     }
     // Planning reads no data and writes nothing.
