@@ -31,6 +31,25 @@ pub enum AiBceOrder {
     DurallCode,
 }
 
+/// Whether the AI term passes gradients to the network (docs/methods.md#ai-loss).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AiGradient {
+    /// Gradients flow through the profiles into the decoder (runner's default).
+    Differentiable,
+    /// As Durall's published code, which computes the profiles in NumPy: the term is
+    /// computed and logged but passes no gradient, so the network trains on the other
+    /// terms alone.
+    Detached,
+}
+
+impl AiGradient {
+    /// The default, left out of the serialised options so that keys stay as they were.
+    pub fn is_differentiable(&self) -> bool {
+        *self == AiGradient::Differentiable
+    }
+}
+
 /// Options of the differentiable azimuthal-integration loss (Durall, docs/methods.md#ai-loss):
 /// grey image, 20 ln(|F| + eps) of the centred spectrum, radial means over Durall's
 /// bins, per-image min-max normalisation, BCE between the profiles.
@@ -45,6 +64,9 @@ pub struct AiTerm {
     pub clip: f64,
     /// BCE argument order.
     pub order: AiBceOrder,
+    /// `detached` computes the term without gradient, as Durall's code.
+    #[serde(skip_serializing_if = "AiGradient::is_differentiable")]
+    pub gradient: AiGradient,
 }
 
 impl Default for AiTerm {
@@ -54,6 +76,7 @@ impl Default for AiTerm {
             log_epsilon: 1e-8,
             clip: 1e-7,
             order: AiBceOrder::Conventional,
+            gradient: AiGradient::Differentiable,
         }
     }
 }
@@ -117,6 +140,7 @@ pub struct AiLoss<B: Backend> {
     log_epsilon: f64,
     clip: f64,
     order: AiBceOrder,
+    gradient: AiGradient,
 }
 
 impl<B: Backend> AiLoss<B> {
@@ -148,6 +172,7 @@ impl<B: Backend> AiLoss<B> {
             log_epsilon: opts.log_epsilon,
             clip: opts.clip,
             order: opts.order,
+            gradient: opts.gradient,
         }
     }
 
@@ -155,6 +180,10 @@ impl<B: Backend> AiLoss<B> {
     /// `[B, C, H, W]`): mean over batch × bins of the BCE between profiles.
     pub fn forward(&self, recon: Tensor<B, 4>, target: Tensor<B, 4>) -> Tensor<B, 1> {
         let batch = recon.dims()[0];
+        let recon = match self.gradient {
+            AiGradient::Differentiable => recon,
+            AiGradient::Detached => recon.detach(),
+        };
         // One transform for both sets of images.
         let (low, high) = self.normalized_profiles(Tensor::cat(vec![recon, target], 0));
         let bins = low.dims()[1];
@@ -446,5 +475,32 @@ mod tests {
             (got - reference(&x, &y, shape, &o)).abs() < 1e-3 * got.abs(),
             "{got}"
         );
+    }
+
+    #[test]
+    fn detached_gradient_keeps_the_value_and_passes_no_gradient() {
+        let shape = [2, 1, 12, 12];
+        let (x, y) = (test_values(10, 288), test_values(11, 288));
+        let detached = AiTerm {
+            gradient: AiGradient::Detached,
+            ..AiTerm::default()
+        };
+        assert_eq!(
+            value(&x, &y, shape, &detached),
+            value(&x, &y, shape, &AiTerm::default())
+        );
+        // The gradient reaching the reconstruction: none when detached, a real one otherwise.
+        let gradient_norm = |o: &AiTerm| -> f64 {
+            let loss = AiLoss::<Ad>::new(o, 1, 12, 12, &Default::default());
+            let recon = tensor4::<Ad>(&x, shape).require_grad();
+            let grads = loss
+                .forward(recon.clone(), tensor4::<Ad>(&y, shape))
+                .backward();
+            recon
+                .grad(&grads)
+                .map_or(0.0, |g| scalar(g.powi_scalar(2).sum()).sqrt())
+        };
+        assert_eq!(gradient_norm(&detached), 0.0);
+        assert!(gradient_norm(&AiTerm::default()) > 1e-3);
     }
 }
