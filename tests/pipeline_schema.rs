@@ -35,13 +35,9 @@ fn schema_errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<Str
         .collect()
 }
 
-/// Every pipeline the repository ships (`pipelines/`, `pipelines/quick/`,
-/// `pipelines/medium/`).
+/// Every shipped pipeline (`common::shipped_pipelines`), at least the ten known.
 fn shipped_pipelines() -> Vec<PathBuf> {
-    let dir = repo().join("pipelines");
-    let mut files = yaml_files(&dir);
-    files.extend(yaml_files(&dir.join("quick")));
-    files.extend(yaml_files(&dir.join("medium")));
+    let files = common::shipped_pipelines();
     assert!(files.len() >= 10, "found only {files:?}");
     files
 }

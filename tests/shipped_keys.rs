@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use runner::dag::{build_plan, Store};
 use runner::pipeline::load::load_pipeline;
 
-use common::{repo, yaml_files};
+use common::{repo, shipped_pipelines, yaml_files};
 
 /// One line per node of every shipped pipeline: file, kind, key, cell label.
 fn planned_keys() -> String {
@@ -27,13 +27,7 @@ fn planned_keys() -> String {
         store_dir.path().join("results"),
     );
     let mut listing = String::new();
-    let files = [
-        yaml_files(&root.join("pipelines")),
-        yaml_files(&root.join("pipelines/quick")),
-        yaml_files(&root.join("pipelines/medium")),
-        yaml_files(&root.join("tests/keys")),
-    ]
-    .concat();
+    let files = [shipped_pipelines(), yaml_files(&root.join("tests/keys"))].concat();
     for file in files {
         let shown = file.strip_prefix(&root).unwrap().display().to_string();
         let loaded = load_pipeline(&file, &[]).unwrap_or_else(|e| panic!("{shown}: {e}"));

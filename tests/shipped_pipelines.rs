@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{repo, stderr, stdout, yaml_files, Project};
+use common::{repo, stderr, stdout, yaml_files, Project, SHIPPED_PIPELINE_DIRS};
 
 /// `runner config FILE` output: the cell label lines (`# cell i/n: ...`).
 fn cell_labels(p: &Project, file: &Path) -> Vec<String> {
@@ -50,9 +50,9 @@ fn every_shipped_pipeline_plans_and_has_a_quick_variant() {
     for file in &full {
         let labels = cell_labels(&p, file);
         assert!(!labels.is_empty(), "{}", file.display());
-        for sibling in ["pipelines/quick", "pipelines/medium"]
+        for sibling in SHIPPED_PIPELINE_DIRS[1..]
+            .iter()
             .map(|dir| repo().join(dir).join(file.file_name().unwrap()))
-            .into_iter()
             .filter(|sibling| sibling.exists())
         {
             // Same grid apart from the seeds: the quick run is the same experiment, smaller.

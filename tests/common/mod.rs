@@ -105,6 +105,17 @@ pub fn assert_generated_doc(relative: &str, generated: &str, test: &str) {
     );
 }
 
+/// The folders of shipped pipelines: paper scale, then its quick and medium siblings.
+pub const SHIPPED_PIPELINE_DIRS: [&str; 3] = ["pipelines", "pipelines/quick", "pipelines/medium"];
+
+/// Every pipeline the repository ships, folder by folder in [`SHIPPED_PIPELINE_DIRS`].
+pub fn shipped_pipelines() -> Vec<PathBuf> {
+    SHIPPED_PIPELINE_DIRS
+        .iter()
+        .flat_map(|dir| yaml_files(&repo().join(dir)))
+        .collect()
+}
+
 /// The YAML files directly inside `dir`, sorted.
 pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
